@@ -1,0 +1,35 @@
+import type { Observable } from 'rxjs';
+
+/** One message taken from a queue, not yet settled. */
+export interface Delivery {
+  /** UTF-8 body as received. */
+  readonly body: string;
+  /** The transport's own message id (AMQP message-id, MQ MsgId as hex), if any. */
+  readonly messageId: string | undefined;
+  /** 1 on first delivery; counted by the transport where the broker does not. */
+  readonly deliveryCount: number;
+  /** Application properties / headers. */
+  readonly properties: Readonly<Record<string, string | number | boolean>>;
+  /** Settle: the message leaves the queue. Call only after its effect is committed. */
+  accept(): Promise<void>;
+  /** Give the message back; it will be delivered again (deliveryCount + 1). */
+  release(): Promise<void>;
+  /** Put the message on the backout queue with its reason, then settle it here. */
+  backout(reason: string): Promise<void>;
+}
+
+export type TransportHealth = 'up' | 'degraded' | 'down';
+
+/**
+ * A queue transport (embedded Postgres queue, AMQP 1.0, IBM MQ). Deliveries of one queue
+ * arrive in queue order; at most `prefetch` are unsettled at a time.
+ */
+export interface QueueTransport {
+  readonly kind: 'embedded' | 'amqp' | 'ibmmq';
+  /** Cold: subscribing attaches a consumer, unsubscribing detaches it. */
+  consume(queue: string, opts?: { prefetch?: number }): Observable<Delivery>;
+  /** Put one message (durable). Resolves when the broker has it. */
+  publish(queue: string, body: string, properties?: Record<string, string | number | boolean>): Promise<void>;
+  health(): TransportHealth;
+  close(): Promise<void>;
+}
