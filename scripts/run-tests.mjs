@@ -18,7 +18,9 @@ function walk(dir) {
 
 const files = walk('test')
   .filter((f) => f.endsWith('.test.ts'))
-  .filter((f) => (only === 'all' ? true : only === 'it' ? f.endsWith('.it.test.ts') : !f.endsWith('.it.test.ts')))
+  .filter((f) =>
+    only === 'all' ? true : only === 'it' ? f.endsWith('.it.test.ts') : !f.endsWith('.it.test.ts'),
+  )
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 
