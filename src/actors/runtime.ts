@@ -1,0 +1,321 @@
+import type { Logger } from 'pino';
+import { type Actor, type AnyActorLogic, type AnyMachineSnapshot, createActor } from 'xstate';
+import type { Clock } from '../core/clock.js';
+import type { Database, Sql } from '../persistence/database.js';
+
+/** How one kind of actor (listing, order, …) is created, stored and shown. */
+export interface ActorKind {
+  /** Key prefix this kind serves, e.g. `listing` for `listing:amazon:SKU-1`. */
+  readonly prefix: string;
+  readonly machine: string;
+  readonly version: number;
+  /** Machine with its effects provided. */
+  readonly logic: AnyActorLogic;
+  /** Input for an actor that has no snapshot yet. */
+  input(key: string): unknown;
+  /** True when nothing is in flight and nothing needs doing until the next event. */
+  isAtRest(snapshot: AnyMachineSnapshot): boolean;
+  stateName(snapshot: AnyMachineSnapshot): string;
+  /** Sequence number of the last external event the actor applied. */
+  lastEventSeq(snapshot: AnyMachineSnapshot): number;
+  /** Top-level state names that are at rest (used to find actors to wake on start). */
+  readonly restStates: readonly string[];
+  /** Upserts read-model rows for these actors, inside the snapshot transaction. */
+  writeReadModels?(tx: Sql, items: { key: string; snapshot: AnyMachineSnapshot }[]): Promise<void>;
+  /** Upgrades a stored snapshot of an older machine version; returns it unchanged if current. */
+  migrateSnapshot?(stored: unknown, storedVersion: number): unknown;
+}
+
+export interface RuntimeOptions {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  kinds: ActorKind[];
+  /** Idle actors at rest longer than this are persisted and stopped. */
+  idleMs: number;
+  /** Snapshot writes are batched over this window. */
+  flushMs: number;
+  /** Optional observer of every actor (e.g. the Stately inspector). */
+  inspect?: Parameters<typeof createActor>[1] extends infer O
+    ? O extends { inspect?: infer I }
+      ? I
+      : never
+    : never;
+}
+
+interface Entry {
+  key: string;
+  kind: ActorKind;
+  actor: Actor<AnyActorLogic>;
+  /** Bumped on every snapshot change; compared after a flush to know if it is still dirty. */
+  changes: number;
+  flushed: number;
+  lastActiveMs: number;
+  log: Logger;
+}
+
+export interface ActorEvent {
+  type: string;
+  seq: number;
+  [k: string]: unknown;
+}
+
+/**
+ * One actor per key, created on first event or hydrated from its snapshot; events for one key
+ * are applied one at a time in order, keys run concurrently. Each applied event and each
+ * transition marks the actor dirty; dirty snapshots are written in batches, in one transaction
+ * with the read models and the removal of the inbox rows they have applied. Idle actors at rest
+ * are passivated (persisted, then stopped) and rehydrate on their next event. All per-key work
+ * enters through `deliver`, the one place that could later ask whether this instance owns the key.
+ */
+export class ActorRuntime {
+  private readonly entries = new Map<string, Entry>();
+  private readonly mailboxes = new Map<string, Promise<void>>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private failures = 0;
+
+  constructor(private readonly opts: RuntimeOptions) {}
+
+  private kindOf(key: string): ActorKind {
+    const prefix = key.slice(0, key.indexOf(':'));
+    const kind = this.opts.kinds.find((k) => k.prefix === prefix);
+    if (!kind) throw new Error(`no actor kind serves key ${key}`);
+    return kind;
+  }
+
+  /** Applies `event` to the actor for `key` after every event delivered before it. */
+  deliver(key: string, event: ActorEvent): Promise<void> {
+    const prev = this.mailboxes.get(key) ?? Promise.resolve();
+    const next = prev
+      .then(async () => {
+        if (this.stopped) return;
+        const entry = await this.ensure(key);
+        const snap = entry.actor.getSnapshot() as AnyMachineSnapshot;
+        if (event.seq <= entry.kind.lastEventSeq(snap)) return; // already applied before a restart
+        entry.actor.send(event);
+        this.touch(entry);
+      })
+      .catch((err) => {
+        this.failures++;
+        this.opts.logger.error(
+          { err, key, event: event.type },
+          'could not apply event; it stays in the inbox',
+        );
+      });
+    this.mailboxes.set(key, next);
+    void next.finally(() => {
+      if (this.mailboxes.get(key) === next) this.mailboxes.delete(key);
+    });
+    return next;
+  }
+
+  private async ensure(key: string): Promise<Entry> {
+    const existing = this.entries.get(key);
+    if (existing) return existing;
+    const kind = this.kindOf(key);
+    const rows = await this.opts.db.query<{ snapshot: unknown; machine_version: number }>(
+      'select snapshot, machine_version from actor_snapshot where actor_key = ?',
+      [key],
+    );
+    const again = this.entries.get(key);
+    if (again) return again;
+    const log = this.opts.logger.child({ actor: key });
+    const row = rows[0];
+    const options: Record<string, unknown> = { id: key };
+    if (this.opts.inspect) options.inspect = this.opts.inspect;
+    if (row) {
+      const stored = kind.migrateSnapshot
+        ? kind.migrateSnapshot(row.snapshot, row.machine_version)
+        : row.snapshot;
+      options.snapshot = stored;
+    } else {
+      options.input = kind.input(key);
+    }
+    const actor = createActor(kind.logic, options as never);
+    const entry: Entry = {
+      key,
+      kind,
+      actor,
+      changes: 0,
+      flushed: -1,
+      lastActiveMs: this.opts.clock.now(),
+      log,
+    };
+    this.entries.set(key, entry);
+    let last: string | undefined;
+    actor.subscribe({
+      next: (snap) => {
+        const name = kind.stateName(snap as AnyMachineSnapshot);
+        if (name !== last) {
+          log.debug({ state: name, from: last }, 'transition');
+          last = name;
+        }
+        this.touch(entry);
+      },
+      error: (err) => log.error({ err }, 'actor failed'),
+    });
+    actor.start();
+    if (!row) this.touch(entry);
+    log.debug({ hydrated: !!row }, row ? 'hydrated from snapshot' : 'created');
+    return entry;
+  }
+
+  private touch(entry: Entry): void {
+    entry.changes++;
+    entry.lastActiveMs = this.opts.clock.now();
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.stopped) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, this.opts.flushMs);
+  }
+
+  /** Writes every dirty snapshot (and its read model) in one transaction. */
+  async flush(): Promise<void> {
+    if (this.flushing) {
+      await this.flushing;
+      if ([...this.entries.values()].some((e) => e.changes !== e.flushed)) return this.flush();
+      return;
+    }
+    this.flushing = this.doFlush().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    const dirty = [...this.entries.values()].filter((e) => e.changes !== e.flushed);
+    if (dirty.length === 0) return;
+    const taken = dirty.map((e) => {
+      const snapshot = e.actor.getSnapshot() as AnyMachineSnapshot;
+      return { e, changes: e.changes, snapshot, persisted: e.actor.getPersistedSnapshot() };
+    });
+    const rows = taken.map(({ e, snapshot, persisted }) => ({
+      actor_key: e.key,
+      machine: e.kind.machine,
+      machine_version: e.kind.version,
+      state: e.kind.stateName(snapshot),
+      snapshot: persisted,
+      last_event_id: e.kind.lastEventSeq(snapshot),
+    }));
+    const now = new Date(this.opts.clock.now()).toISOString();
+    try {
+      await this.opts.db.transaction(async (tx) => {
+        await tx.query(
+          `insert into actor_snapshot (actor_key, machine, machine_version, state, snapshot, last_event_id, version, updated_at)
+           select r.actor_key, r.machine, r.machine_version, r.state, r.snapshot, r.last_event_id, 1, ?::timestamptz
+           from jsonb_to_recordset(?::jsonb) as r(actor_key text, machine text, machine_version int, state text,
+                                                 snapshot jsonb, last_event_id bigint)
+           on conflict (actor_key) do update set machine = excluded.machine, machine_version = excluded.machine_version,
+             state = excluded.state, snapshot = excluded.snapshot, last_event_id = excluded.last_event_id,
+             version = actor_snapshot.version + 1, updated_at = excluded.updated_at`,
+          [now, JSON.stringify(rows)],
+        );
+        await tx.query(
+          `delete from actor_inbox i using jsonb_to_recordset(?::jsonb) as r(actor_key text, last_event_id bigint)
+           where i.actor_key = r.actor_key and i.event_id <= r.last_event_id`,
+          [JSON.stringify(rows.map((r) => ({ actor_key: r.actor_key, last_event_id: r.last_event_id })))],
+        );
+        const byKind = new Map<ActorKind, { key: string; snapshot: AnyMachineSnapshot }[]>();
+        for (const { e, snapshot } of taken) {
+          if (!e.kind.writeReadModels) continue;
+          const list = byKind.get(e.kind) ?? [];
+          list.push({ key: e.key, snapshot });
+          byKind.set(e.kind, list);
+        }
+        for (const [kind, items] of byKind) await kind.writeReadModels!(tx, items);
+      });
+      for (const t of taken) t.e.flushed = t.changes;
+    } catch (err) {
+      this.failures++;
+      this.opts.logger.error({ err, actors: rows.length }, 'snapshot flush failed; will retry');
+      if (!this.stopped) setTimeout(() => this.scheduleFlush(), 500);
+    }
+  }
+
+  /** Starts passivation and wakes what was in flight before the last stop or crash. */
+  async start(): Promise<{ woken: number; pending: number }> {
+    const sweepEvery = Math.max(50, Math.floor(this.opts.idleMs / 4));
+    this.sweepTimer = setInterval(() => void this.passivateIdle(), sweepEvery);
+    let woken = 0;
+    for (const kind of this.opts.kinds) {
+      const rows = await this.opts.db.query<{ actor_key: string }>(
+        `select actor_key from actor_snapshot where machine = ? and not (state = any (select jsonb_array_elements_text(?::jsonb)))`,
+        [kind.machine, JSON.stringify(kind.restStates)],
+      );
+      for (const r of rows) {
+        await this.ensure(r.actor_key); // invoked effects that were in flight run again
+        woken++;
+      }
+    }
+    // Events committed to the inbox but not yet covered by a snapshot are applied again, in order.
+    const pending = await this.opts.db.query<{ actor_key: string; event: ActorEvent }>(
+      'select actor_key, event from actor_inbox order by event_id, actor_key',
+    );
+    for (const p of pending) void this.deliver(p.actor_key, p.event);
+    return { woken, pending: pending.length };
+  }
+
+  /** Actors that are idle and at rest are persisted and stopped (they rehydrate on demand). */
+  async passivateIdle(): Promise<number> {
+    const cutoff = this.opts.clock.now() - this.opts.idleMs;
+    const idle = [...this.entries.values()].filter(
+      (e) =>
+        e.lastActiveMs <= cutoff &&
+        !this.mailboxes.has(e.key) &&
+        e.kind.isAtRest(e.actor.getSnapshot() as AnyMachineSnapshot),
+    );
+    if (idle.length === 0) return 0;
+    await this.flush();
+    let n = 0;
+    for (const e of idle) {
+      if (e.changes !== e.flushed || this.mailboxes.has(e.key)) continue;
+      e.actor.stop();
+      this.entries.delete(e.key);
+      n++;
+    }
+    return n;
+  }
+
+  /** Keys in memory, with their state (for ops and tests). */
+  live(): { key: string; state: string; atRest: boolean }[] {
+    return [...this.entries.values()].map((e) => {
+      const snap = e.actor.getSnapshot() as AnyMachineSnapshot;
+      return { key: e.key, state: e.kind.stateName(snap), atRest: e.kind.isAtRest(snap) };
+    });
+  }
+
+  /** True when no event is queued, every actor is at rest and every snapshot is written. */
+  isSettled(): boolean {
+    if (this.mailboxes.size > 0 || this.flushing) return false;
+    for (const e of this.entries.values()) {
+      if (e.changes !== e.flushed) return false;
+      if (!e.kind.isAtRest(e.actor.getSnapshot() as AnyMachineSnapshot)) return false;
+    }
+    return true;
+  }
+
+  get failureCount(): number {
+    return this.failures;
+  }
+
+  /** Persists everything and stops every actor. In-flight effects are abandoned; they re-run on hydration. */
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await Promise.allSettled([...this.mailboxes.values()]);
+    this.stopped = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flushing;
+    await this.doFlush();
+    for (const e of this.entries.values()) e.actor.stop();
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,8 @@
+export {
+  CONFIG_VARIABLES,
+  type Config,
+  ConfigError,
+  loadConfig,
+  type RawEnv,
+  redactConfig,
+} from './config.js';

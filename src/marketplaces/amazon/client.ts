@@ -1,0 +1,453 @@
+/**
+ * Amazon SP-API client for the Listings Items API 2021-08-01, with Login-with-Amazon token
+ * handling. One instance per seller account: it owns that account's rate limiters.
+ *
+ * Contract: every method makes at most one HTTP request to the operation (two when the access
+ * token expired mid-way, §4 F5), always through the operation's limiter, and reports each HTTP
+ * request to the CallRecorder. It never retries 429/5xx itself: it throws RetryableError and the
+ * caller backs off. Validation and authorisation problems throw TerminalError.
+ */
+import type { z } from 'zod';
+import type { Clock } from '../../core/clock.js';
+import { systemClock } from '../../core/clock.js';
+import { RetryableError, TerminalError } from '../../core/errors.js';
+import type { CallPriority } from '../../domain/types.js';
+import { type FetchedResponse, type FetchLike, fetchText, parseJson } from '../http.js';
+import type { CallRecorder } from '../types.js';
+import { noopRecorder } from '../types.js';
+import {
+  CALL_PRIORITY,
+  createListingsLimiters,
+  type ListingsOperation,
+  type RateLimit,
+  type TokenBucketLimiter,
+} from './limits.js';
+import {
+  AMAZON_IN_MARKETPLACE_ID,
+  type AmazonApiError,
+  ErrorListSchema,
+  type GetIncludedData,
+  type Item,
+  ItemSchema,
+  LISTINGS_ITEMS_PATH,
+  type ListingsItemPatchRequest,
+  type ListingsItemPutRequest,
+  type ListingsItemSubmissionResponse,
+  ListingsItemSubmissionResponseSchema,
+  LwaErrorSchema,
+  LwaTokenResponseSchema,
+} from './types.js';
+
+export const LWA_TOKEN_PATH = '/auth/o2/token';
+export const TOKEN_EXPIRED_DETAILS = 'The access token you provided has expired.';
+
+/** TerminalError codes a caller can act on (alert, stop calling for this account). */
+export const AMAZON_ERROR_CODES = {
+  /** LWA `invalid_grant`: the seller must authorise the app again (new refresh token). */
+  reauthorisationRequired: 'AMAZON_REAUTHORISATION_REQUIRED',
+  /** LWA `invalid_client`: client id/secret rejected; rotate the LWA client secret (180 days). */
+  clientSecretRejected: 'AMAZON_CLIENT_SECRET_REJECTED',
+  /** Other LWA 4xx errors (invalid_request, unauthorized_client, …). */
+  lwaRejected: 'AMAZON_LWA_REJECTED',
+  /** 403 other than an expired token: app not authorised for this seller/role/marketplace. */
+  unauthorized: 'AMAZON_UNAUTHORIZED',
+  /** 400/413/415 and other 4xx: the request is wrong and will stay wrong. */
+  badRequest: 'AMAZON_BAD_REQUEST',
+  /** A 404 on a write. */
+  notFound: 'AMAZON_NOT_FOUND',
+  /** A 2xx body that does not have the documented shape. */
+  unexpectedResponse: 'AMAZON_UNEXPECTED_RESPONSE',
+} as const;
+
+export interface AmazonSpApiClientOptions {
+  /** SP-API base URL, e.g. https://sellingpartnerapi-eu.amazon.com or the sandbox `url`. */
+  endpoint: string;
+  /** LWA base URL, e.g. https://api.amazon.com (`/auth/o2/token` is appended unless present). */
+  lwaEndpoint: string;
+  clientId: string;
+  /** Read at every token refresh, so a rotated secret is used without restart. */
+  clientSecret: () => string | Promise<string>;
+  refreshToken: string;
+  /** Merchant token of the seller account. */
+  sellerId: string;
+  marketplaceId?: string;
+  fetch?: FetchLike;
+  clock?: Clock;
+  recorder?: CallRecorder;
+  /** Multiplies the published rates (tests and demos against a sandbox with the same scale). */
+  rateScale?: number;
+  /** Per-operation overrides of the published limits (before scaling). */
+  rateLimits?: Partial<Record<ListingsOperation, RateLimit>>;
+  userAgent?: string;
+  /** Per HTTP request, including reading the body. Default 15 s. */
+  requestTimeoutMs?: number;
+  /**
+   * After LWA rejected the credentials, further calls fail fast (no request) with the same error
+   * until the secret changes or this much time has passed. Default 5 min.
+   */
+  authFailureHoldMs?: number;
+}
+
+export interface AmazonCallOptions {
+  /** A lane name or a raw Bottleneck priority (0–9, lower first). */
+  priority?: CallPriority | number;
+  signal?: AbortSignal;
+}
+
+/** The Listings Items operations, as the adapter uses them (the client, or a fake in tests). */
+export interface ListingsItemsApi {
+  readonly marketplaceId: string;
+  getListingsItem(
+    sku: string,
+    includedData?: GetIncludedData[],
+    opts?: AmazonCallOptions,
+  ): Promise<Item | null>;
+  putListingsItem(
+    sku: string,
+    body: ListingsItemPutRequest,
+    opts?: AmazonCallOptions,
+  ): Promise<ListingsItemSubmissionResponse>;
+  patchListingsItem(
+    sku: string,
+    body: ListingsItemPatchRequest,
+    opts?: AmazonCallOptions,
+  ): Promise<ListingsItemSubmissionResponse>;
+  deleteListingsItem(sku: string, opts?: AmazonCallOptions): Promise<ListingsItemSubmissionResponse>;
+}
+
+const DEFAULT_USER_AGENT = `marketbridge/0.1.0 (Language=TypeScript; Platform=Node.js/${process.versions.node})`;
+const TOKEN_EARLY_REFRESH_MS = 60_000;
+
+interface CachedToken {
+  value: string;
+  expiresAt: number;
+}
+
+type Outcome = { kind: 'ok'; res: FetchedResponse } | { kind: 'token-expired'; res: FetchedResponse };
+
+export class AmazonSpApiClient implements ListingsItemsApi {
+  readonly sellerId: string;
+  readonly marketplaceId: string;
+  private readonly endpoint: string;
+  private readonly tokenUrl: string;
+  private readonly fetchFn: FetchLike;
+  private readonly clock: Clock;
+  private readonly recorder: CallRecorder;
+  private readonly userAgent: string;
+  private readonly timeoutMs: number;
+  private readonly authFailureHoldMs: number;
+  private readonly limiters: Record<ListingsOperation, TokenBucketLimiter>;
+  private token: CachedToken | null = null;
+  private refreshing: Promise<string> | null = null;
+  private authFailure: { secret: string; at: number; error: TerminalError } | null = null;
+
+  constructor(private readonly opts: AmazonSpApiClientOptions) {
+    this.sellerId = opts.sellerId;
+    this.marketplaceId = opts.marketplaceId ?? AMAZON_IN_MARKETPLACE_ID;
+    this.endpoint = opts.endpoint.replace(/\/+$/, '');
+    const lwa = opts.lwaEndpoint.replace(/\/+$/, '');
+    this.tokenUrl = lwa.endsWith(LWA_TOKEN_PATH) ? lwa : lwa + LWA_TOKEN_PATH;
+    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.clock = opts.clock ?? systemClock;
+    this.recorder = opts.recorder ?? noopRecorder;
+    this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+    this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
+    this.authFailureHoldMs = opts.authFailureHoldMs ?? 5 * 60_000;
+    this.limiters = createListingsLimiters(opts.rateScale ?? 1, opts.rateLimits);
+  }
+
+  /** The limiter of one operation (current rate, tokens), for metrics and tests. */
+  limiter(op: ListingsOperation): TokenBucketLimiter {
+    return this.limiters[op];
+  }
+
+  /** `null` when the SKU does not exist (404). */
+  async getListingsItem(
+    sku: string,
+    includedData: GetIncludedData[] = ['summaries'],
+    opts: AmazonCallOptions = {},
+  ): Promise<Item | null> {
+    const query: Record<string, string[]> = { marketplaceIds: [this.marketplaceId] };
+    if (includedData.length > 0) query.includedData = includedData;
+    const res = await this.call('getListingsItem', 'GET', sku, query, undefined, opts, 'read');
+    if (res === null) return null;
+    return this.parse(res, ItemSchema, 'getListingsItem');
+  }
+
+  async putListingsItem(
+    sku: string,
+    body: ListingsItemPutRequest,
+    opts: AmazonCallOptions = {},
+  ): Promise<ListingsItemSubmissionResponse> {
+    const query = { marketplaceIds: [this.marketplaceId] };
+    const res = await this.call('putListingsItem', 'PUT', sku, query, body, opts, 'price');
+    return this.parse(res, ListingsItemSubmissionResponseSchema, 'putListingsItem');
+  }
+
+  async patchListingsItem(
+    sku: string,
+    body: ListingsItemPatchRequest,
+    opts: AmazonCallOptions = {},
+  ): Promise<ListingsItemSubmissionResponse> {
+    const query = { marketplaceIds: [this.marketplaceId] };
+    const res = await this.call('patchListingsItem', 'PATCH', sku, query, body, opts, 'price');
+    return this.parse(res, ListingsItemSubmissionResponseSchema, 'patchListingsItem');
+  }
+
+  async deleteListingsItem(
+    sku: string,
+    opts: AmazonCallOptions = {},
+  ): Promise<ListingsItemSubmissionResponse> {
+    const query = { marketplaceIds: [this.marketplaceId] };
+    const res = await this.call('deleteListingsItem', 'DELETE', sku, query, undefined, opts, 'urgent');
+    return this.parse(res, ListingsItemSubmissionResponseSchema, 'deleteListingsItem');
+  }
+
+  /** A valid access token, refreshed through LWA when missing or within 60 s of expiry. */
+  async accessToken(): Promise<string> {
+    const t = this.token;
+    if (t && this.clock.now() < t.expiresAt - TOKEN_EARLY_REFRESH_MS) return t.value;
+    if (!this.refreshing) {
+      this.refreshing = this.refresh().finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(Object.values(this.limiters).map((l) => l.stop()));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Returns the 2xx response, or null for a GET 404; throws a classified error otherwise. */
+  private async call(
+    op: ListingsOperation,
+    method: string,
+    sku: string,
+    query: Record<string, string[]>,
+    body: unknown,
+    opts: AmazonCallOptions,
+    defaultPriority: CallPriority,
+  ): Promise<FetchedResponse | null> {
+    const p = opts.priority ?? defaultPriority;
+    const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
+    const url = this.url(sku, query);
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.accessToken();
+      const outcome = await this.limiters[op].schedule(priority, () =>
+        this.send(op, method, url, sku, body, token, attempt, opts.signal),
+      );
+      if (outcome.kind === 'ok') {
+        return outcome.res.status === 404 ? null : outcome.res;
+      }
+      // The token expired under us (possibly earlier than announced, §4 F5): refresh once, replay.
+      if (this.token?.value === token) this.token = null;
+      if (attempt >= 2) {
+        throw new RetryableError(`${op}: access token rejected as expired again after a refresh`, {
+          status: 403,
+        });
+      }
+    }
+  }
+
+  private url(sku: string, query: Record<string, string[]>): string {
+    // One path segment each: SKUs contain '/', '+', ',', spaces and non-ASCII (§4 F22).
+    const path = `${LISTINGS_ITEMS_PATH}/${encodeURIComponent(this.sellerId)}/${encodeURIComponent(sku)}`;
+    // Multi-value parameters are comma-joined (collectionFormat csv); values are encoded each.
+    const qs = Object.entries(query)
+      .map(([k, vs]) => `${encodeURIComponent(k)}=${vs.map(encodeURIComponent).join(',')}`)
+      .join('&');
+    return `${this.endpoint}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  /** One HTTP request, recorded; maps the status to an outcome or a classified error. */
+  private async send(
+    op: ListingsOperation,
+    method: string,
+    url: string,
+    sku: string,
+    body: unknown,
+    token: string,
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Outcome> {
+    if (signal?.aborted) throw signal.reason;
+    const startedAt = this.clock.now();
+    let status: number | null = null;
+    let throttled = false;
+    let errorText: string | null = null;
+    try {
+      const headers: Record<string, string> = {
+        'x-amz-access-token': token,
+        'user-agent': this.userAgent,
+        accept: 'application/json',
+      };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const init: RequestInit = { method, headers };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      const res = await fetchText(this.fetchFn, url, init, this.timeoutMs, signal);
+      status = res.status;
+      this.limiters[op].adoptRate(res.headers.get('x-amzn-ratelimit-limit'));
+
+      if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
+      if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
+
+      const errors = apiErrors(res.text);
+      errorText = describe(errors, res.status);
+      if (res.status === 429) {
+        throttled = true;
+        void this.limiters[op].penalize();
+        throw new RetryableError(`${op}: throttled (${errorText})`, {
+          throttled: true,
+          status: 429,
+          retryAfterMs: this.limiters[op].settings.refillIntervalMs,
+        });
+      }
+      if (res.status === 403 && errors.some((e) => e.details === TOKEN_EXPIRED_DETAILS)) {
+        return { kind: 'token-expired', res };
+      }
+      if (res.status >= 500 || res.status === 408) {
+        throw new RetryableError(`${op}: ${errorText}`, { status: res.status });
+      }
+      if (res.status === 401 || res.status === 403) {
+        throw new TerminalError(`${op}: access denied (${errorText})`, {
+          code: AMAZON_ERROR_CODES.unauthorized,
+          status: res.status,
+        });
+      }
+      if (res.status === 404) {
+        throw new TerminalError(`${op}: ${errorText}`, { code: AMAZON_ERROR_CODES.notFound, status: 404 });
+      }
+      throw new TerminalError(`${op}: ${errorText}`, {
+        code: AMAZON_ERROR_CODES.badRequest,
+        status: res.status,
+      });
+    } catch (err) {
+      if (errorText === null) errorText = err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      this.recorder.record({
+        marketplace: 'amazon',
+        operation: op,
+        entityKey: sku,
+        httpStatus: status,
+        throttled,
+        startedAt: new Date(startedAt),
+        durationMs: Math.max(0, this.clock.now() - startedAt),
+        attempt,
+        error: errorText,
+      });
+    }
+  }
+
+  private parse<T>(res: FetchedResponse | null, schema: z.ZodType<T>, op: string): T {
+    const parsed = schema.safeParse(parseJson(res?.text ?? ''));
+    if (!parsed.success) {
+      throw new TerminalError(`${op}: response does not match the model: ${parsed.error.message}`, {
+        code: AMAZON_ERROR_CODES.unexpectedResponse,
+        status: res?.status,
+      });
+    }
+    return parsed.data;
+  }
+
+  private async refresh(): Promise<string> {
+    const secret = await this.opts.clientSecret();
+    const held = this.authFailure;
+    if (held && held.secret === secret && this.clock.now() - held.at < this.authFailureHoldMs) {
+      throw held.error;
+    }
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: this.opts.refreshToken,
+      client_id: this.opts.clientId,
+      client_secret: secret,
+    });
+    const startedAt = this.clock.now();
+    let status: number | null = null;
+    let errorText: string | null = null;
+    try {
+      const res = await fetchText(
+        this.fetchFn,
+        this.tokenUrl,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded;charset=UTF-8',
+            'user-agent': this.userAgent,
+            accept: 'application/json',
+          },
+          body: form.toString(),
+        },
+        this.timeoutMs,
+      );
+      status = res.status;
+      const json = parseJson(res.text);
+      if (res.status >= 200 && res.status < 300) {
+        const ok = LwaTokenResponseSchema.safeParse(json);
+        if (!ok.success) throw new RetryableError('LWA: token response without access_token/expires_in');
+        this.token = { value: ok.data.access_token, expiresAt: this.clock.now() + ok.data.expires_in * 1000 };
+        this.authFailure = null;
+        return ok.data.access_token;
+      }
+      const lwa = LwaErrorSchema.safeParse(json);
+      const code = lwa.success ? lwa.data.error : `http_${res.status}`;
+      const text =
+        lwa.success && lwa.data.error_description ? `${code}: ${lwa.data.error_description}` : code;
+      errorText = text;
+      if (res.status >= 500 || code === 'server_error' || code === 'temporarily_unavailable') {
+        throw new RetryableError(`LWA token refresh failed: ${text}`, { status: res.status });
+      }
+      const error =
+        code === 'invalid_grant'
+          ? new TerminalError(`LWA: refresh token rejected, the seller must re-authorise the app (${text})`, {
+              code: AMAZON_ERROR_CODES.reauthorisationRequired,
+              status: res.status,
+            })
+          : code === 'invalid_client'
+            ? new TerminalError(
+                `LWA: client credentials rejected, rotate/update the LWA client secret (${text})`,
+                {
+                  code: AMAZON_ERROR_CODES.clientSecretRejected,
+                  status: res.status,
+                },
+              )
+            : new TerminalError(`LWA: token request rejected (${text})`, {
+                code: AMAZON_ERROR_CODES.lwaRejected,
+                status: res.status,
+              });
+      this.authFailure = { secret, at: this.clock.now(), error };
+      throw error;
+    } catch (err) {
+      if (errorText === null) errorText = err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      this.recorder.record({
+        marketplace: 'amazon',
+        operation: 'lwaToken',
+        entityKey: null,
+        httpStatus: status,
+        throttled: false,
+        startedAt: new Date(startedAt),
+        durationMs: Math.max(0, this.clock.now() - startedAt),
+        attempt: 1,
+        error: errorText,
+      });
+    }
+  }
+}
+
+function apiErrors(text: string): AmazonApiError[] {
+  const parsed = ErrorListSchema.safeParse(parseJson(text));
+  return parsed.success ? parsed.data.errors : [];
+}
+
+function describe(errors: AmazonApiError[], status: number): string {
+  if (errors.length === 0) return `HTTP ${status}`;
+  return errors
+    .map((e) => `${e.code}: ${e.message}${e.details ? ` (${e.details})` : ''}`)
+    .join('; ')
+    .concat(` [HTTP ${status}]`);
+}

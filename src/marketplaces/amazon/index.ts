@@ -1,0 +1,51 @@
+/** Amazon.in (SP-API): client, rate limits, listing adapter and a local sandbox server. */
+export {
+  type AmazonDelistMode,
+  AmazonListingAdapter,
+  type AmazonListingAdapterOptions,
+  toSubmitResult,
+} from './adapter.js';
+export {
+  AMAZON_ERROR_CODES,
+  type AmazonCallOptions,
+  AmazonSpApiClient,
+  type AmazonSpApiClientOptions,
+  type ListingsItemsApi,
+  LWA_TOKEN_PATH,
+  TOKEN_EXPIRED_DETAILS,
+} from './client.js';
+export {
+  AMAZON_RATE_LIMITS,
+  type AmazonOperation,
+  CALL_PRIORITY,
+  createLimiter,
+  createListingsLimiters,
+  LISTINGS_OPERATIONS,
+  type ListingsOperation,
+  type RateLimit,
+  TokenBucketLimiter,
+  type TokenBucketSettings,
+  tokenBucketSettings,
+} from './limits.js';
+export {
+  type AmazonSandbox,
+  type AmazonSandboxControl,
+  type AmazonSandboxOptions,
+  createAmazonSandbox,
+  DEFAULT_PRODUCT_TYPES,
+  type ListingSnapshot,
+  type OperationCounters,
+  SANDBOX_CREDENTIALS,
+  type SandboxOperation,
+  type SandboxRequestLog,
+} from './sandbox.js';
+export {
+  AMAZON_IN_MARKETPLACE_ID,
+  type GetIncludedData,
+  type Item,
+  type ListingAttributes,
+  type ListingsItemPatchRequest,
+  type ListingsItemPutRequest,
+  type ListingsItemSubmissionResponse,
+  type PatchOperation,
+} from './types.js';

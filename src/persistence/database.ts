@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Migrator } from '@mikro-orm/migrations';
+import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { ALL_ENTITIES } from './entities.js';
+import { Migration20261203000000 } from './migrations/Migration20261203000000.js';
+
+/** Runs SQL with `?` placeholders, inside whatever transaction its EntityManager is in. */
+export interface Sql {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Sql {
+  readonly orm: MikroORM;
+  /** Where the data lives, for messages (`postgres://…` without password, or the PGlite folder). */
+  readonly description: string;
+  readonly embedded: boolean;
+  /** Runs `fn` in one transaction; everything it writes commits together or not at all. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A real PostgreSQL server; when absent, an embedded PGlite in `dataDir/pg` serves. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** Connections in the pool (real Postgres only; PGlite serves one session). */
+  poolMax?: number;
+  debug?: boolean;
+}
+
+const MIGRATIONS = [{ name: 'Migration20261203000000', class: Migration20261203000000 }];
+
+function sqlOn(em: EntityManager): Sql {
+  return {
+    query: async <T>(sql: string, params: unknown[] = []) =>
+      (await em.getConnection().execute(sql, params, 'all', em.getTransactionContext())) as T[],
+  };
+}
+
+interface Embedded {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * PGlite (Postgres in WASM) served over a loopback socket by pglite-socket, so the same
+ * `pg` driver and SQL run against it as against a real server. It serves one session: the
+ * pool is { min: 0, max: 1 } and nothing may query on a second connection inside a transaction.
+ */
+async function startEmbedded(dataDir: string): Promise<Embedded> {
+  const dir = resolve(dataDir, 'pg');
+  mkdirSync(dir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const db = await PGlite.create(dir);
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+  await server.start();
+  const conn = server.getServerConn();
+  const port = Number(conn.split(':').pop());
+  if (!Number.isInteger(port) || port <= 0)
+    throw new Error(`embedded Postgres did not report a port (${conn})`);
+  return {
+    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const embedded = opts.databaseUrl ? undefined : await startEmbedded(opts.dataDir);
+  const clientUrl = opts.databaseUrl ?? embedded!.url;
+  let orm: MikroORM;
+  try {
+    orm = await MikroORM.init({
+      clientUrl,
+      entities: ALL_ENTITIES,
+      discovery: { warnWhenNoEntities: false },
+      extensions: [Migrator],
+      migrations: {
+        migrationsList: MIGRATIONS,
+        transactional: true,
+        allOrNothing: true,
+        snapshot: false,
+        silent: true,
+      },
+      pool: embedded ? { min: 0, max: 1 } : { min: 0, max: opts.poolMax ?? 10 },
+      debug: opts.debug ?? false,
+      allowGlobalContext: true,
+      // Keep timestamps as UTC instants and bigint ids as strings (no precision loss).
+      forceUtcTimezone: true,
+    });
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  const root = orm.em;
+  const url = new URL(clientUrl);
+  url.password = '';
+  return {
+    orm,
+    embedded: !!embedded,
+    description: embedded ? `embedded PGlite in ${join(opts.dataDir, 'pg')}` : url.toString(),
+    query: (sql, params) => sqlOn(root.fork()).query(sql, params),
+    transaction: (fn) => root.fork().transactional((em) => fn(sqlOn(em as EntityManager))),
+    close: async () => {
+      await orm.close(true);
+      await embedded?.stop();
+    },
+  };
+}
+
+/** Applies pending migrations; safe to call on every start. */
+export async function migrate(db: Database): Promise<string[]> {
+  const applied = await db.orm.getMigrator().up();
+  return applied.map((m) => m.name);
+}

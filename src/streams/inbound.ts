@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { bufferTime, concatMap, defer, filter, retry, type Subscription, timer } from 'rxjs';
+import type { Clock } from '../core/clock.js';
+import { decodeOmsMessage, entityKeyOf, type OmsEvent } from '../domain/oms.js';
+import type { MarketplaceId } from '../domain/types.js';
+import type { Database, Sql } from '../persistence/database.js';
+import { isListingEvent, parseListingKey, type RoutedEvent, routeListingEvent } from './routing.js';
+import type { Delivery, QueueTransport } from './transport.js';
+
+export interface InboundOptions {
+  transport: QueueTransport;
+  db: Database;
+  queue: string;
+  prefetch: number;
+  /** A delivery seen more often than this without being committed goes to the backout queue. */
+  backoutThreshold: number;
+  maxMessageBytes: number;
+  marketplaces: readonly MarketplaceId[];
+  clock: Clock;
+  logger: Logger;
+  /** Called after commit with the actor events the batch produced, in order. */
+  onRouted(events: (RoutedEvent & { event: { seq: number } })[]): void;
+  /** Deliveries are committed in batches of at most `batchMax`, gathered for at most `batchMs`. */
+  batchMs?: number;
+  batchMax?: number;
+}
+
+export interface InboundStats {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  failedBatches: number;
+}
+
+type Decided =
+  | { d: Delivery; kind: 'rejected'; key: string; type: string; reason: string }
+  | { d: Delivery; kind: 'event'; event: OmsEvent };
+
+const hashKey = (body: string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
+
+/**
+ * Turns the inbound queue into committed events. For each batch, in one transaction: rejected
+ * messages get an `event_log` row with their reason; valid ones are inserted once per idempotency
+ * key (a key seen before gets a `duplicate` row and is not applied again), routed to actors, and
+ * their actor events written to `actor_inbox`. Only after the commit are deliveries settled
+ * (accepted, or moved to the backout queue) and the actors told.
+ */
+export function startInbound(opts: InboundOptions): { stop(): void; stats: InboundStats } {
+  const stats: InboundStats = { accepted: 0, duplicates: 0, rejected: 0, failedBatches: 0 };
+  const log = opts.logger.child({ component: 'inbound', queue: opts.queue });
+
+  const decide = (d: Delivery): Decided => {
+    const r = decodeOmsMessage(d.body, { maxBytes: opts.maxMessageBytes });
+    if (d.deliveryCount > opts.backoutThreshold) {
+      return {
+        d,
+        kind: 'rejected',
+        key: r.ok ? r.event.id : (r.id ?? d.messageId ?? hashKey(d.body)),
+        type: r.ok ? r.event.type : (r.type ?? 'unknown'),
+        reason: `delivered ${d.deliveryCount} times without being committed (backout threshold ${opts.backoutThreshold})`,
+      };
+    }
+    if (r.ok) return { d, kind: 'event', event: r.event };
+    return {
+      d,
+      kind: 'rejected',
+      key: r.id ?? d.messageId ?? hashKey(d.body),
+      type: r.type ?? 'unknown',
+      reason: r.reason,
+    };
+  };
+
+  const ingest = async (batch: Delivery[]) => {
+    const items = batch.map(decide);
+    const receivedAt = new Date(opts.clock.now()).toISOString();
+    let routed: (RoutedEvent & { event: { seq: number } })[] = [];
+    let duplicates = new Set<number>();
+    try {
+      ({ routed, duplicates } = await opts.db.transaction((tx) => write(tx, items, receivedAt)));
+    } catch (err) {
+      stats.failedBatches++;
+      log.error(
+        { err, messages: batch.length },
+        'could not commit inbound batch; releasing it for redelivery',
+      );
+      await Promise.allSettled(batch.map((d) => d.release()));
+      throw err;
+    }
+    opts.onRouted(routed);
+    // Committed: settle. A failed settlement means a redelivery, recognised then as a duplicate.
+    const settle = (p: Promise<void>) =>
+      p.catch((err) => log.warn({ err }, 'settling a delivery failed; it may be redelivered'));
+    const accepts: Promise<void>[] = [];
+    for (const [i, it] of items.entries()) {
+      if (it.kind === 'rejected') {
+        stats.rejected++;
+        log.warn({ idempotencyKey: it.key, reason: it.reason }, 'message rejected to backout');
+        await settle(it.d.backout(it.reason)); // in arrival order
+      } else {
+        if (duplicates.has(i)) stats.duplicates++;
+        else stats.accepted++;
+        accepts.push(settle(it.d.accept()));
+      }
+    }
+    await Promise.all(accepts);
+  };
+
+  const write = async (tx: Sql, items: Decided[], receivedAt: string) => {
+    const rejected = items.flatMap((it) =>
+      it.kind === 'rejected'
+        ? [{ k: it.key, t: it.type, r: it.reason, m: it.d.messageId ?? null, b: it.d.body.slice(0, 4096) }]
+        : [],
+    );
+    if (rejected.length > 0) {
+      await tx.query(
+        `insert into event_log (idempotency_key, source, type, payload, received_at, status, reason, message_id)
+         select r.k, 'oms', r.t, jsonb_build_object('body', r.b), ?::timestamptz, 'rejected', r.r, r.m
+         from jsonb_to_recordset(?::jsonb) as r(k text, t text, r text, m text, b text)`,
+        [receivedAt, JSON.stringify(rejected)],
+      );
+    }
+    const events = items.flatMap((it, i) =>
+      it.kind === 'event' ? [{ i, e: it.event, m: it.d.messageId ?? null }] : [],
+    );
+    const duplicates = new Set<number>();
+    const routed: (RoutedEvent & { event: { seq: number } })[] = [];
+    if (events.length === 0) return { routed, duplicates };
+
+    const inserted = await tx.query<{ id: string; idempotency_key: string }>(
+      `insert into event_log (idempotency_key, source, type, entity_key, payload, occurred_at, received_at, status, message_id)
+       select x.v->'e'->>'id', 'oms', x.v->'e'->>'type', x.v->>'k', x.v->'e', (x.v->'e'->>'occurredAt')::timestamptz,
+              ?::timestamptz, 'accepted', x.v->>'m'
+       from jsonb_array_elements(?::jsonb) with ordinality as x(v, n)
+       order by x.n
+       on conflict (idempotency_key) where status = 'accepted' do nothing
+       returning id, idempotency_key`,
+      [receivedAt, JSON.stringify(events.map(({ e, m }) => ({ e, k: entityKeyOf(e), m })))],
+    );
+    const idByKey = new Map(inserted.map((r) => [r.idempotency_key, Number(r.id)]));
+    const fresh: { e: OmsEvent; seq: number }[] = [];
+    const dupRows: { k: string; t: string; m: string | null }[] = [];
+    for (const { i, e, m } of events) {
+      const seq = idByKey.get(e.id);
+      if (seq === undefined) {
+        duplicates.add(i);
+        dupRows.push({ k: e.id, t: e.type, m });
+      } else {
+        idByKey.delete(e.id); // a second copy in the same batch is a duplicate too
+        fresh.push({ e, seq });
+      }
+    }
+    if (dupRows.length > 0) {
+      await tx.query(
+        `insert into event_log (idempotency_key, source, type, received_at, status, reason, message_id)
+         select r.k, 'oms', r.t, ?::timestamptz, 'duplicate', 'idempotency key already accepted; not applied again', r.m
+         from jsonb_to_recordset(?::jsonb) as r(k text, t text, m text)`,
+        [receivedAt, JSON.stringify(dupRows)],
+      );
+    }
+
+    const listingEvents = fresh.filter((f) => isListingEvent(f.e));
+    if (listingEvents.length > 0) {
+      const skus = [...new Set(listingEvents.map((f) => (f.e as { sku: string }).sku))];
+      const rows = await tx.query<{ sku: string; marketplace: MarketplaceId }>(
+        'select sku, marketplace from listing where sku in (select jsonb_array_elements_text(?::jsonb))',
+        [JSON.stringify(skus)],
+      );
+      const listed = new Map<string, Set<MarketplaceId>>();
+      for (const r of rows) listed.set(r.sku, (listed.get(r.sku) ?? new Set()).add(r.marketplace));
+      const newRows: { sku: string; marketplace: MarketplaceId }[] = [];
+      for (const { e, seq } of listingEvents) {
+        if (!isListingEvent(e)) continue;
+        const out = routeListingEvent(e, opts.marketplaces, (sku) => [...(listed.get(sku) ?? [])]);
+        for (const r of out) {
+          const { marketplace, sku } = parseListingKey(r.key);
+          const set = listed.get(sku) ?? new Set<MarketplaceId>();
+          if (!set.has(marketplace)) {
+            set.add(marketplace);
+            listed.set(sku, set);
+            newRows.push({ sku, marketplace });
+          }
+          routed.push({ key: r.key, event: { ...r.event, seq } });
+        }
+      }
+      if (newRows.length > 0) {
+        await tx.query(
+          `insert into listing (sku, marketplace, state, updated_at)
+           select r.sku, r.marketplace, 'unlisted', ?::timestamptz from jsonb_to_recordset(?::jsonb) as r(sku text, marketplace text)
+           on conflict (sku, marketplace) do nothing`,
+          [receivedAt, JSON.stringify(newRows)],
+        );
+      }
+      if (routed.length > 0) {
+        await tx.query(
+          `insert into actor_inbox (actor_key, event_id, event, created_at)
+           select r.k, r.s, r.e, ?::timestamptz from jsonb_to_recordset(?::jsonb) as r(k text, s bigint, e jsonb)
+           on conflict do nothing`,
+          [receivedAt, JSON.stringify(routed.map((r) => ({ k: r.key, s: r.event.seq, e: r.event })))],
+        );
+      }
+    }
+    return { routed, duplicates };
+  };
+
+  const subscription: Subscription = defer(() =>
+    opts.transport.consume(opts.queue, { prefetch: opts.prefetch }),
+  )
+    .pipe(
+      bufferTime(opts.batchMs ?? 20, null, opts.batchMax ?? 500),
+      filter((b) => b.length > 0),
+      concatMap((batch) => defer(() => ingest(batch))),
+      retry({
+        delay: (err, n) => {
+          log.warn({ err, attempt: n }, 'inbound consumer restarting');
+          return timer(Math.min(30_000, 250 * 2 ** Math.min(n, 7)));
+        },
+      }),
+    )
+    .subscribe({ error: (err) => log.error({ err }, 'inbound consumer stopped') });
+
+  return { stop: () => subscription.unsubscribe(), stats };
+}
