@@ -108,7 +108,12 @@ export interface Config {
 /** Variables whose values are never printed. */
 export const SECRET_VARIABLES = ['AMAZON_CLIENT_SECRET', 'AMAZON_REFRESH_TOKEN', 'DATABASE_URL', 'AMQP_URL'];
 
-export function loadConfig(env: RawEnv): Config {
+export interface LoadConfigOptions {
+  /** False for commands that never call a marketplace (e.g. `send`). Default true. */
+  requireMarketplaceCredentials?: boolean;
+}
+
+export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config {
   const cleaned = Object.fromEntries(
     Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
   );
@@ -133,7 +138,7 @@ export function loadConfig(env: RawEnv): Config {
     'AMAZON_REFRESH_TOKEN',
     'AMAZON_SELLER_ID',
   ] as const;
-  if (e.MARKETPLACES.includes('amazon')) {
+  if (e.MARKETPLACES.includes('amazon') && options.requireMarketplaceCredentials !== false) {
     for (const v of amazonVars) {
       if (!e[v])
         problems.push(`${v} is required when MARKETPLACES includes amazon (LWA credentials of the app)`);
@@ -162,19 +167,20 @@ export function loadConfig(env: RawEnv): Config {
         : undefined,
     },
     marketplaces: e.MARKETPLACES,
-    amazon: e.MARKETPLACES.includes('amazon')
-      ? {
-          endpoint: e.AMAZON_ENDPOINT,
-          lwaEndpoint: e.AMAZON_LWA_ENDPOINT,
-          clientId: e.AMAZON_CLIENT_ID!,
-          clientSecret: e.AMAZON_CLIENT_SECRET!,
-          refreshToken: e.AMAZON_REFRESH_TOKEN!,
-          sellerId: e.AMAZON_SELLER_ID!,
-          marketplaceId: e.AMAZON_MARKETPLACE_ID,
-          rateScale: e.AMAZON_RATE_SCALE,
-          delistMode: e.AMAZON_DELIST_MODE,
-        }
-      : undefined,
+    amazon:
+      e.MARKETPLACES.includes('amazon') && e.AMAZON_CLIENT_ID
+        ? {
+            endpoint: e.AMAZON_ENDPOINT,
+            lwaEndpoint: e.AMAZON_LWA_ENDPOINT,
+            clientId: e.AMAZON_CLIENT_ID!,
+            clientSecret: e.AMAZON_CLIENT_SECRET!,
+            refreshToken: e.AMAZON_REFRESH_TOKEN!,
+            sellerId: e.AMAZON_SELLER_ID!,
+            marketplaceId: e.AMAZON_MARKETPLACE_ID,
+            rateScale: e.AMAZON_RATE_SCALE,
+            delistMode: e.AMAZON_DELIST_MODE,
+          }
+        : undefined,
     actors: {
       idleMs: e.ACTOR_IDLE_MS,
       flushMs: e.SNAPSHOT_FLUSH_MS,

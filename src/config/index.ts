@@ -2,6 +2,7 @@ export {
   CONFIG_VARIABLES,
   type Config,
   ConfigError,
+  type LoadConfigOptions,
   loadConfig,
   type RawEnv,
   redactConfig,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
@@ -51,11 +51,19 @@ interface Embedded {
 async function startEmbedded(dataDir: string): Promise<Embedded> {
   const dir = resolve(dataDir, 'pg');
   mkdirSync(dir, { recursive: true });
+  const release = lockDataDir(dir);
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const db = await PGlite.create(dir);
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
-  await server.start();
+  let db: Awaited<ReturnType<typeof PGlite.create>>;
+  let server: InstanceType<typeof PGLiteSocketServer>;
+  try {
+    db = await PGlite.create(dir);
+    server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+    await server.start();
+  } catch (err) {
+    release();
+    throw err;
+  }
   const conn = server.getServerConn();
   const port = Number(conn.split(':').pop());
   if (!Number.isInteger(port) || port <= 0)
@@ -65,8 +73,44 @@ async function startEmbedded(dataDir: string): Promise<Embedded> {
     stop: async () => {
       await server.stop();
       await db.close();
+      release();
     },
   };
+}
+
+/**
+ * PGlite files must be opened by one process at a time. A lock file holds the owner's pid; a
+ * lock left by a process that no longer runs (killed) is taken over.
+ */
+function lockDataDir(dir: string): () => void {
+  const lock = join(dir, '..', 'pg.lock');
+  try {
+    const owner = Number(readFileSync(lock, 'utf8').trim());
+    if (owner && owner !== process.pid && isAlive(owner)) {
+      throw new Error(
+        `the embedded database in ${dir} is in use by process ${owner} (another marketbridge start or demo). ` +
+          'Stop it first, or set DATABASE_URL to a PostgreSQL server to run several processes.',
+      );
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  writeFileSync(lock, String(process.pid));
+  return () => rmSync(lock, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A killed process not yet reaped by its parent (zombie) answers the signal but holds nothing.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true; // no /proc here: the signal said it lives
+    return code === 'EPERM';
+  } catch (err) 
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {

@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import { listingKind } from './actors/listing-kind.js';
+import { ActorRuntime } from './actors/runtime.js';
+import type { Config } from './config/index.js';
+import { redactConfig } from './config/index.js';
+import { type Clock, systemClock } from './core/clock.js';
+import type { MarketplaceId } from './domain/types.js';
+import { AmazonListingAdapter, AmazonSpApiClient } from './marketplaces/amazon/index.js';
+import type { ListingAdapter } from './marketplaces/types.js';
+import { DbCallRecorder } from './persistence/call-recorder.js';
+import { type Database, migrate, openDatabase } from './persistence/database.js';
+import { createAmqpTransport } from './streams/amqp.js';
+import { createEmbeddedTransport } from './streams/embedded.js';
+import { type InboundStats, startInbound } from './streams/inbound.js';
+import type { QueueTransport } from './streams/transport.js';
+
+export interface App {
+  readonly config: Config;
+  readonly db: Database;
+  readonly transport: QueueTransport;
+  readonly runtime: ActorRuntime;
+  readonly recorder: DbCallRecorder;
+  readonly inboundStats: InboundStats;
+  /** Drains: stops taking messages, persists every actor, closes connections. */
+  stop(): Promise<void>;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  clock?: Clock;
+  /** Replace the marketplace adapters (tests); by default they are built from config. */
+  adapters?: Partial<Record<MarketplaceId, ListingAdapter>>;
+  /** Replace the queue transport (tests); by default it is built from config. */
+  transport?: QueueTransport;
+  /** An open database to use instead of opening one from config. */
+  db?: Database;
+}
+
+export function createTransport(config: Config, db: Database, logger: Logger): QueueTransport {
+  switch (config.queue.transport) {
+    case 'embedded':
+      return createEmbeddedTransport({ db, backoutQueue: config.queue.backout });
+    case 'amqp': {
+      const amqp = config.queue.amqp!;
+      return createAmqpTransport({
+        url: amqp.url,
+        addressTemplate: amqp.addressTemplate,
+        queueCapability: amqp.queueCapability,
+        backoutQueue: config.queue.backout,
+        logger: logger.child({ component: 'amqp' }),
+      });
+    }
+    case 'ibmmq':
+      throw new Error(
+        'MQ_TRANSPORT=ibmmq: the native IBM MQ transport is not available in this version; use MQ_TRANSPORT=amqp against the queue manager’s AMQP channel',
+      );
+    default: {
+      const never: never = config.queue.transport;
+      throw new Error(`unknown transport ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * The composition root: config → logger → database → queue → limiters/clients → actors →
+ * streams. Nothing else in the code base starts anything at import time.
+ */
+export async function startApp(config: Config, deps: AppDeps): Promise<App> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  logger.info({ config: redactConfig(config) }, 'starting marketbridge');
+
+  const db = deps.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const stops: (() => Promise<void> | void)[] = [];
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    const recorder = new DbCallRecorder(db, logger);
+
+    const adapters: Partial<Record<MarketplaceId, ListingAdapter>> = { ...deps.adapters };
+    if (!adapters.amazon && config.amazon) {
+      const a = config.amazon;
+      const client = new AmazonSpApiClient({
+        endpoint: a.endpoint,
+        lwaEndpoint: a.lwaEndpoint,
+        clientId: a.clientId,
+        clientSecret: () => a.clientSecret,
+        refreshToken: a.refreshToken,
+        sellerId: a.sellerId,
+        marketplaceId: a.marketplaceId,
+        rateScale: a.rateScale,
+        clock,
+        recorder,
+      });
+      stops.push(() => client.stop());
+      adapters.amazon = new AmazonListingAdapter({ client, delistMode: a.delistMode });
+    }
+
+    const runtime = new ActorRuntime({
+      db,
+      clock,
+      logger,
+      idleMs: config.actors.idleMs,
+      flushMs: config.actors.flushMs,
+      kinds: [
+        listingKind({
+          adapters,
+          clock,
+          retryBaseMs: config.actors.retryBaseMs,
+          retryMaxMs: config.actors.retryMaxMs,
+          verifyDelayMs: config.actors.verifyDelayMs,
+        }),
+      ],
+    });
+    const recovered = await runtime.start();
+    if (recovered.woken + recovered.pending > 0) logger.info(recovered, 'resumed work left by the last run');
+
+    const transport = deps.transport ?? createTransport(config, db, logger);
+    const inbound = startInbound({
+      transport,
+      db,
+      queue: config.queue.inbound,
+      prefetch: config.queue.prefetch,
+      backoutThreshold: config.queue.backoutThreshold,
+      maxMessageBytes: config.queue.maxMessageBytes,
+      marketplaces: config.marketplaces,
+      clock,
+      logger,
+      onRouted: (events) => {
+        for (const r of events) void runtime.deliver(r.key, r.event);
+      },
+    });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      db,
+      transport,
+      runtime,
+      recorder,
+      inboundStats: inbound.stats,
+      stop: () => {
+        stopping ??= (async () => {
+          inbound.stop();
+          await runtime.stop();
+          await recorder.flush();
+          for (const s of stops.reverse()) await s();
+          await transport.close();
+          if (!deps.db) await db.close();
+          logger.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    for (const s of stops.reverse()) await s();
+    if (!deps.db) await db.close();
+    throw err;
+  }
+}

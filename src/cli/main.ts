@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { createTransport, startApp } from '../app.js';
+import { ConfigError, type LoadConfigOptions, loadConfig, type RawEnv } from '../config/index.js';
+import { createLogger } from '../core/logger.js';
+import { createAmazonSandbox, SANDBOX_CREDENTIALS } from '../marketplaces/amazon/index.js';
+import { migrate, openDatabase } from '../persistence/database.js';
+import { runDemo } from './demo.js';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+};
+
+/** Stops on the first SIGTERM/SIGINT by draining; a second one exits at once. */
+function onSignals(drain: () => Promise<void>, out: (l: string) => void): Promise<void> {
+  return new Promise((done) => {
+    let count = 0;
+    const handler = (sig: NodeJS.Signals) => {
+      count++;
+      if (count > 1) {
+        out(`${sig} again: exiting without draining`);
+        process.exit(130);
+      }
+      out(`${sig}: draining (send again to force)`);
+      void drain().finally(done);
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  });
+}
+
+function configOrExit(env: RawEnv, options?: LoadConfigOptions) {
+  try {
+    return loadConfig(env, options);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`marketbridge: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+export async function main(argv: string[], env: RawEnv = process.env): Promise<number> {
+  const out = (l: string) => process.stdout.write(`${l}\n`);
+  let code = 0;
+  const program = new Command()
+    .name('marketbridge')
+    .description(
+      'Sell on Amazon.in, Flipkart and Tata CliQ from the OMS: OMS events in over IBM MQ / AMQP, marketplaces follow.',
+    )
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description(
+      'run the daemon: consume the OMS queue, drive listings on the marketplaces (config from env)',
+    )
+    .action(async () => {
+      const config = configOrExit(env);
+      const logger = createLogger(config.logLevel);
+      const app = await startApp(config, { logger });
+      out(
+        `marketbridge running (queue ${config.queue.transport}: ${config.queue.inbound}; database ${app.db.description})`,
+      );
+      await onSignals(() => app.stop(), out);
+    });
+
+  program
+    .command('send')
+    .argument('<file>', 'JSONL file, one OMS event per line')
+    .description('put each line of FILE as one message on the inbound queue (MQ_TRANSPORT decides which)')
+    .action(async (file: string) => {
+      const config = configOrExit(env, { requireMarketplaceCredentials: false });
+      const lines = readFileSync(resolve(file), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      try {
+        await migrate(db);
+        const transport = createTransport(config, db, logger);
+        for (const l of lines) await transport.publish(config.queue.inbound, l);
+        await transport.close();
+        out(`sent ${lines.length} messages to ${config.queue.inbound} (${config.queue.transport})`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('sandbox')
+    .description('run the marketplace sandboxes (Amazon SP-API + LWA) on localhost until stopped')
+    .option('--port <port>', 'port for the Amazon sandbox', int, 4601)
+    .option('--rate-scale <n>', 'multiply the published rate limits', Number, 1)
+    .option('--apply-delay-ms <ms>', 'time until an ACCEPTED change shows on GET', int, 1000)
+    .option('--state-file <path>', 'keep the sandbox listings in this JSON file')
+    .action(async (o: { port: number; rateScale: number; applyDelayMs: number; stateFile?: string }) => {
+      const sandbox = createAmazonSandbox({
+        rateScale: o.rateScale,
+        applyDelayMs: o.applyDelayMs,
+        ...(o.stateFile ? { stateFile: o.stateFile } : {}),
+      });
+      await sandbox.start(o.port);
+      out(`Amazon sandbox on ${sandbox.url}. Point marketbridge at it with:`);
+      out(
+        `  AMAZON_ENDPOINT=${sandbox.url} AMAZON_LWA_ENDPOINT=${sandbox.url} AMAZON_RATE_SCALE=${o.rateScale} \\`,
+      );
+      out(
+        `  AMAZON_CLIENT_ID=${SANDBOX_CREDENTIALS.clientId} AMAZON_CLIENT_SECRET=${SANDBOX_CREDENTIALS.clientSecret} \\`,
+      );
+      out(
+        `  AMAZON_REFRESH_TOKEN='${SANDBOX_CREDENTIALS.refreshToken}' AMAZON_SELLER_ID=${SANDBOX_CREDENTIALS.sellerId}`,
+      );
+      await onSignals(() => sandbox.stop(), out);
+    });
+
+  program
+    .command('demo')
+    .description(
+      'everything on this machine: embedded Postgres and queue, Amazon sandbox, the sample OMS feed',
+    )
+    .option('--feed <file>', 'OMS feed to send', '../shared/samples/oms-events.jsonl')
+    .option('--fresh', 'delete the demo data folder first (database and sandbox state)', false)
+    .option('--timeout-s <s>', 'give up if listings have not settled after this long', int, 600)
+    .action(async (o: { feed: string; fresh: boolean; timeoutS: number }) => {
+      const logger = createLogger(env.LOG_LEVEL ?? 'warn');
+      code = await runDemo({
+        env,
+        logger,
+        feedFile: resolve(o.feed),
+        fresh: o.fresh,
+        out,
+        timeoutMs: o.timeoutS * 1000,
+      });
+    });
+
+  await program.parseAsync(argv);
+  return code;
+}
