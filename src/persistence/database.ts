@@ -109,8 +109,7 @@ function isAlive(pid: number): boolean {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return true; // no /proc here: the signal said it lives
     return code === 'EPERM';
-  } catch (err) 
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
