@@ -5,6 +5,7 @@ import { type App, startApp } from '../app.js';
 import { type Config, loadConfig, type RawEnv } from '../config/index.js';
 import { decodeOmsMessage, type OmsEvent } from '../domain/oms.js';
 import { createAmazonSandbox, SANDBOX_CREDENTIALS } from '../marketplaces/amazon/index.js';
+import { migrate, openDatabase } from '../persistence/database.js';
 import { createEmbeddedTransport } from '../streams/embedded.js';
 import { expectedListings, naiveUpdateCount } from './expectations.js';
 
@@ -20,6 +21,17 @@ export interface DemoOptions {
   /** Give up waiting for the listings to settle after this long. */
   timeoutMs: number;
 }
+
+/** Everything marketbridge writes; `--fresh` empties these when the demo runs on DATABASE_URL. */
+const DEMO_TABLES = [
+  'actor_inbox',
+  'event_log',
+  'actor_snapshot',
+  'listing',
+  'marketplace_call',
+  'queue_message',
+  'backout_message',
+];
 
 const REST = new Set(['listed', 'delisted', 'rejected', 'failed', 'unlisted']);
 
@@ -70,6 +82,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       AMAZON_SELLER_ID: SANDBOX_CREDENTIALS.sellerId,
       AMAZON_RATE_SCALE: '1',
     });
+    if (opts.fresh && config.databaseUrl) {
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir });
+      await migrate(db);
+      await db.query(`truncate ${DEMO_TABLES.join(', ')} restart identity`);
+      await db.close();
+      out('emptied the marketbridge tables in DATABASE_URL (--fresh)');
+    }
     app = await startApp(config, { logger: opts.logger });
     out(`database: ${app.db.description}`);
     const queue = createEmbeddedTransport({ db: app.db, backoutQueue: config.queue.backout });
