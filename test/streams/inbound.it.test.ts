@@ -1,4 +1,10 @@
+/**
+ * The inbound pipeline (decode → event_log → settle) against real PostgreSQL, once on the
+ * embedded queue and once on AMQP 1.0 against the real RabbitMQ: the same promises for both.
+ */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -6,15 +12,15 @@ import { map } from 'rxjs';
 import { systemClock } from '../../src/core/clock.js';
 import type { MarketplaceId } from '../../src/domain/types.js';
 import type { Database } from '../../src/persistence/database.js';
+import { createAmqpTransport } from '../../src/streams/amqp.js';
 import { createEmbeddedTransport } from '../../src/streams/embedded.js';
-import { type InboundOptions, startInbound } from '../../src/streams/inbound.js';
+import { type InboundOptions, type InboundStats, startInbound } from '../../src/streams/inbound.js';
 import type { RoutedEvent } from '../../src/streams/routing.js';
 import type { Delivery, QueueTransport } from '../../src/streams/transport.js';
 import { createTestDatabase, type TestDatabase, waitFor } from '../helpers/db.js';
 
 const logger = pino({ level: 'silent' });
-const QUEUE = 'OMS.MARKETPLACE.EVENTS';
-const BACKOUT = 'OMS.MARKETPLACE.EVENTS.BACKOUT';
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const badMessages: { name: string; body: string; expect: string }[] = JSON.parse(
   readFileSync('../shared/samples/bad-messages.json', 'utf8'),
 );
@@ -68,129 +74,214 @@ function instrument(db: Database, transport: QueueTransport, journal: string[], 
   return { db: wrappedDb, transport: wrappedTransport };
 }
 
-describe('inbound pipeline on the embedded queue (real PostgreSQL)', () => {
-  let t: TestDatabase;
-  const routed: RoutedEvent[] = [];
-  const options = (overrides: Partial<InboundOptions> = {}): InboundOptions => ({
-    transport: createEmbeddedTransport({ db: t.db, backoutQueue: BACKOUT }),
-    db: t.db,
-    queue: QUEUE,
-    prefetch: 50,
-    backoutThreshold: 5,
-    maxMessageBytes: 262144,
-    marketplaces: ['amazon'] as MarketplaceId[],
-    clock: systemClock,
-    logger,
-    onRouted: (ev) => routed.push(...ev),
-    batchMs: 5,
-    ...overrides,
-  });
-  const depth = () => createEmbeddedTransport({ db: t.db, backoutQueue: BACKOUT }).depth(QUEUE);
+const settledCount = (s: InboundStats) => s.accepted + s.duplicates + s.rejected;
 
-  before(async () => {
-    t = await createTestDatabase();
-    // Listings that the sample's price and stock events route to.
-    await t.db.query(
-      `insert into listing (sku, marketplace, state) values ('SAM-TV-1001', 'amazon', 'listed'), ('LG/WM 8KG+STEAM,BLK', 'amazon', 'listed')`,
-    );
-  });
-  after(async () => t.drop());
+interface Harness {
+  name: string;
+  /** A transport whose backout queue is `backout`. */
+  transport(db: Database, backout: string): QueueTransport;
+  /** The messages on the backout queue, in order (waits for `n` on a broker). */
+  backedOut(
+    db: Database,
+    t: QueueTransport,
+    backout: string,
+    n: number,
+  ): Promise<{ body: string; reason: string }[]>;
+  cleanup(): Promise<void>;
+}
 
-  it('sends every bad message of the corpus to the backout table with its reason, and goes on', async () => {
-    routed.length = 0;
-    const transport = createEmbeddedTransport({ db: t.db, backoutQueue: BACKOUT });
-    const valid = event({ id: 'OMS-IT-VALID-1', type: 'price.update', price: 30000, mrp: 39080 });
-    // The corpus's duplicate-delivery entry is a redelivery of the sample's first event.
-    await transport.publishMany(QUEUE, [sample[0]!, ...badMessages.map((b) => b.body), valid]);
-    const inbound = startInbound(options({ transport }));
-    await waitFor('queue drained', async () => (await depth()) === 0);
-    inbound.stop();
+const embedded: Harness = {
+  name: 'the embedded queue',
+  transport: (db, backout) => createEmbeddedTransport({ db, backoutQueue: backout }),
+  backedOut: (db, _t, backout) =>
+    db.query<{ body: string; reason: string }>(
+      'select body, reason from backout_message where queue = ? order by id',
+      [backout],
+    ),
+  cleanup: async () => {},
+};
 
-    const expectedRejected = badMessages.filter((b) => b.expect.startsWith('rejected'));
-    const backout = await t.db.query<{ body: string; reason: string; original_queue: string }>(
-      'select body, reason, original_queue from backout_message order by id',
-    );
-    assert.deepEqual(
-      backout.map((b) => b.body),
-      expectedRejected.map((b) => b.body),
-    );
-    for (const b of backout) {
-      assert.ok(b.reason.length > 5, `a reason for ${b.body}`);
-      assert.equal(b.original_queue, QUEUE);
+const RUN = `mb-inbound-it-${randomUUID().slice(0, 8)}`;
+const amqpTransports: QueueTransport[] = [];
+const amqp: Harness = {
+  name: 'AMQP 1.0 (RabbitMQ)',
+  transport: (_db, backout) => {
+    const t = createAmqpTransport({
+      url: AMQP_URL,
+      backoutQueue: backout,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+    });
+    amqpTransports.push(t);
+    return t;
+  },
+  backedOut: async (_db, t, backout, n) => {
+    const got: { body: string; reason: string }[] = [];
+    const sub = t.consume(backout, { prefetch: 100 }).subscribe((d) => {
+      got.push({ body: d.body, reason: String(d.properties.backout_reason ?? '') });
+      void d.accept();
+    });
+    try {
+      await waitFor(`${n} messages on ${backout}`, () => got.length >= n, 10_000);
+    } finally {
+      sub.unsubscribe();
     }
-    const rows = await t.db.query<{ idempotency_key: string; status: string }>(
-      'select idempotency_key, status from event_log order by id',
+    return got;
+  },
+  cleanup: async () => {
+    for (const t of amqpTransports) await t.close();
+    await new Promise<void>((resolve) =>
+      execFile(
+        'rabbitmqctl',
+        [
+          'eval',
+          `length([ok || Q <- rabbit_amqqueue:list(<<"/">>), lists:prefix("${RUN}", binary_to_list(element(4, amqqueue:get_name(Q)))), {ok, _} <- [rabbit_amqqueue:delete(Q, false, false, <<"it">>)]]).`,
+        ],
+        { timeout: 20_000 },
+        () => resolve(),
+      ),
     );
-    const accepted = rows.filter((r) => r.status === 'accepted').map((r) => r.idempotency_key);
-    assert.deepEqual(accepted.sort(), ['OMS-20261120-000001', 'OMS-IT-VALID-1', 'OMS-X-10'].sort());
-    assert.equal(
-      rows.filter((r) => r.status === 'duplicate').length,
-      1,
-      'the redelivered id is recorded as duplicate',
-    );
-    assert.equal(rows.filter((r) => r.status === 'rejected').length, expectedRejected.length);
-    assert.ok(routed.some((r) => r.key === 'listing:amazon:LG/WM 8KG+STEAM,BLK' && r.event.type === 'STOCK'));
-    assert.equal(inbound.stats.rejected, expectedRejected.length);
-    assert.equal(inbound.stats.duplicates, 1);
-  });
+  },
+};
 
-  it('settles a message only after its event row is committed; a failed commit means redelivery', async () => {
-    routed.length = 0;
-    const journal: string[] = [];
-    const base = createEmbeddedTransport({ db: t.db, backoutQueue: BACKOUT });
-    const { db, transport } = instrument(t.db, base, journal, 1);
-    const body = event({ id: 'OMS-IT-SETTLE-1', type: 'stock.update', quantity: 4 });
-    await base.publish(QUEUE, body);
-    const inbound = startInbound(options({ transport, db }));
-    await waitFor('message settled', async () => (await depth()) === 0);
-    inbound.stop();
-    assert.equal(inbound.stats.failedBatches, 1);
-    const acceptAt = journal.indexOf(`accept ${body}`);
-    assert.ok(acceptAt > 0, 'accepted');
-    assert.equal(journal[acceptAt - 1], 'commit', 'the accept follows a commit');
-    assert.equal(journal.filter((j) => j.startsWith('accept')).length, 1, 'accepted once');
-    const rows = await t.db.query<{ status: string }>(
-      "select status from event_log where idempotency_key = 'OMS-IT-SETTLE-1'",
-    );
-    assert.deepEqual(
-      rows.map((r) => r.status),
-      ['accepted'],
-    );
-    assert.equal(routed.length, 1, 'applied once although delivered twice');
-  });
+for (const h of [embedded, amqp]) {
+  describe(`inbound pipeline on ${h.name}, real PostgreSQL`, () => {
+    let t: TestDatabase;
+    const routed: RoutedEvent[] = [];
+    let n = 0;
+    /** Fresh queue names per test, so tests do not see each other's messages. */
+    const queues = () => {
+      n++;
+      return { queue: `${RUN}.in${n}`, backout: `${RUN}.in${n}.BACKOUT` };
+    };
+    const options = (
+      overrides: Partial<InboundOptions> & Pick<InboundOptions, 'transport' | 'queue'>,
+    ): InboundOptions => ({
+      db: t.db,
+      prefetch: 50,
+      backoutThreshold: 5,
+      maxMessageBytes: 262144,
+      marketplaces: ['amazon'] as MarketplaceId[],
+      clock: systemClock,
+      logger,
+      onRouted: (ev) => routed.push(...ev),
+      batchMs: 5,
+      ...overrides,
+    });
 
-  it('acknowledges a redelivered id without applying it again', async () => {
-    routed.length = 0;
-    const transport = createEmbeddedTransport({ db: t.db, backoutQueue: BACKOUT });
-    const body = event({ id: 'OMS-IT-DUP-1', type: 'price.update', price: 31000, mrp: 39080 });
-    await transport.publish(QUEUE, body);
-    const first = startInbound(options({ transport }));
-    await waitFor('first copy', async () => (await depth()) === 0);
-    first.stop();
-    await transport.publish(QUEUE, body);
-    const second = startInbound(options({ transport }));
-    await waitFor('second copy', async () => (await depth()) === 0);
-    second.stop();
-    assert.equal(routed.length, 1);
-    assert.equal(second.stats.duplicates, 1);
-    const inbox = await t.db.query<{ n: string }>(
-      "select count(*) as n from actor_inbox i join event_log e on e.id = i.event_id where e.idempotency_key = 'OMS-IT-DUP-1'",
-    );
-    assert.equal(Number(inbox[0]!.n), 1);
-  });
+    before(async () => {
+      t = await createTestDatabase();
+      // Listings that price and stock events route to.
+      await t.db.query(
+        `insert into listing (sku, marketplace, state) values ('SAM-TV-1001', 'amazon', 'listed'), ('LG/WM 8KG+STEAM,BLK', 'amazon', 'listed')`,
+      );
+    });
+    after(async () => {
+      await h.cleanup();
+      await t.drop();
+    });
 
-  it('moves a message that keeps failing past the backout threshold to the backout table', async () => {
-    const transport = createEmbeddedTransport({ db: t.db, backoutQueue: BACKOUT });
-    const body = event({ id: 'OMS-IT-POISON-1', type: 'stock.update', quantity: 1 });
-    await transport.publish(QUEUE, body);
-    const { db, transport: tr } = instrument(t.db, transport, [], 2);
-    const inbound = startInbound(options({ transport: tr, db, backoutThreshold: 2 }));
-    await waitFor('poison moved', async () => (await depth()) === 0, 30_000);
-    inbound.stop();
-    const rows = await t.db.query<{ reason: string }>('select reason from backout_message where body = ?', [
-      body,
-    ]);
-    assert.equal(rows.length, 1);
-    assert.match(rows[0]!.reason, /delivered 3 times/);
+    it('sends every bad message of the corpus to the backout queue with its reason, and goes on', async () => {
+      routed.length = 0;
+      const { queue, backout } = queues();
+      const transport = h.transport(t.db, backout);
+      const valid = event({ id: `${queue}-VALID-1`, type: 'price.update', price: 30000, mrp: 39080 });
+      // The corpus's duplicate-delivery entry is a redelivery of the sample's first event.
+      const bodies = [sample[0]!, ...badMessages.map((b) => b.body), valid];
+      for (const b of bodies) await transport.publish(queue, b);
+      const inbound = startInbound(options({ transport, queue }));
+      await waitFor('every message settled', () => settledCount(inbound.stats) === bodies.length);
+      inbound.stop();
+
+      const expectedRejected = badMessages.filter((b) => b.expect.startsWith('rejected'));
+      const backedOut = await h.backedOut(t.db, transport, backout, expectedRejected.length);
+      assert.deepEqual(
+        backedOut.map((b) => b.body),
+        expectedRejected.map((b) => b.body),
+      );
+      for (const b of backedOut) assert.ok(b.reason.length > 5, `a reason for ${b.body}`);
+      const rows = await t.db.query<{ idempotency_key: string; status: string }>(
+        'select idempotency_key, status from event_log where id > (select coalesce(max(id), 0) from event_log) - ? order by id',
+        [bodies.length + 1],
+      );
+      const accepted = rows.filter((r) => r.status === 'accepted').map((r) => r.idempotency_key);
+      assert.ok(accepted.includes(`${queue}-VALID-1`));
+      assert.ok(accepted.includes('OMS-X-10'), 'the SKU with URL characters is valid');
+      assert.equal(inbound.stats.rejected, expectedRejected.length);
+      assert.ok(
+        routed.some((r) => r.key === 'listing:amazon:LG/WM 8KG+STEAM,BLK' && r.event.type === 'STOCK'),
+      );
+      // The first sample event and the corpus's redelivery of it: one accepted, one duplicate.
+      const first = await t.db.query<{ status: string }>(
+        "select status from event_log where idempotency_key = 'OMS-20261120-000001' order by id",
+      );
+      assert.deepEqual(
+        first.map((r) => r.status),
+        ['accepted', 'duplicate'],
+      );
+    });
+
+    it('settles a message only after its event row is committed; a failed commit means redelivery', async () => {
+      routed.length = 0;
+      const { queue, backout } = queues();
+      const journal: string[] = [];
+      const base = h.transport(t.db, backout);
+      const { db, transport } = instrument(t.db, base, journal, 1);
+      const body = event({ id: `${queue}-SETTLE-1`, type: 'stock.update', quantity: 4 });
+      await base.publish(queue, body);
+      const inbound = startInbound(options({ transport, db, queue }));
+      await waitFor('message settled', () => settledCount(inbound.stats) === 1);
+      inbound.stop();
+      assert.equal(inbound.stats.failedBatches, 1);
+      const acceptAt = journal.indexOf(`accept ${body}`);
+      assert.ok(acceptAt > 0, 'accepted');
+      assert.equal(journal[acceptAt - 1], 'commit', 'the accept follows a commit');
+      assert.equal(journal.filter((j) => j.startsWith('accept')).length, 1, 'accepted once');
+      const rows = await t.db.query<{ status: string }>(
+        'select status from event_log where idempotency_key = ?',
+        [`${queue}-SETTLE-1`],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        ['accepted'],
+      );
+      assert.equal(routed.length, 1, 'applied once although delivered twice');
+    });
+
+    it('acknowledges a redelivered id without applying it again', async () => {
+      routed.length = 0;
+      const { queue, backout } = queues();
+      const transport = h.transport(t.db, backout);
+      const body = event({ id: `${queue}-DUP-1`, type: 'price.update', price: 31000, mrp: 39080 });
+      await transport.publish(queue, body);
+      const first = startInbound(options({ transport, queue }));
+      await waitFor('first copy', () => settledCount(first.stats) === 1);
+      first.stop();
+      await transport.publish(queue, body);
+      const second = startInbound(options({ transport, queue }));
+      await waitFor('second copy', () => settledCount(second.stats) === 1);
+      second.stop();
+      assert.equal(routed.length, 1);
+      assert.equal(second.stats.duplicates, 1);
+      const inbox = await t.db.query<{ n: string }>(
+        'select count(*) as n from actor_inbox i join event_log e on e.id = i.event_id where e.idempotency_key = ?',
+        [`${queue}-DUP-1`],
+      );
+      assert.equal(Number(inbox[0]!.n), 1);
+    });
+
+    it('moves a message that keeps failing past the backout threshold to the backout queue', async () => {
+      const { queue, backout } = queues();
+      const transport = h.transport(t.db, backout);
+      const body = event({ id: `${queue}-POISON-1`, type: 'stock.update', quantity: 1 });
+      await transport.publish(queue, body);
+      const { db, transport: tr } = instrument(t.db, transport, [], 2);
+      const inbound = startInbound(options({ transport: tr, db, queue, backoutThreshold: 2 }));
+      await waitFor('poison moved', () => inbound.stats.rejected === 1, 30_000);
+      inbound.stop();
+      const out = await h.backedOut(t.db, transport, backout, 1);
+      assert.equal(out.length, 1);
+      assert.equal(out[0]!.body, body);
+      assert.match(out[0]!.reason, /delivered 3 times/);
+    });
   });
-});
+}
