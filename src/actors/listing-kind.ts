@@ -7,6 +7,7 @@ import {
   type DelistListingInput,
   isAtRest,
   LISTING_MACHINE_VERSION,
+  LISTING_REST_STATES,
   type ListingContext,
   listingMachine,
   listingStateName,
@@ -39,8 +40,6 @@ async function effect<T>(fn: () => Promise<T>): Promise<T> {
     throw toFailureInfo(err);
   }
 }
-
-export const LISTING_REST_STATES = ['unlisted', 'listed', 'delisted', 'rejected', 'failed'] as const;
 
 /** The listing machine with its effects: marketplace calls through the adapters, waits on the clock. */
 export function listingKind(opts: ListingEffectsOptions): ActorKind {

@@ -4,7 +4,16 @@ import type { Logger } from 'pino';
 import { type App, startApp } from '../app.js';
 import { type Config, loadConfig, type RawEnv } from '../config/index.js';
 import { decodeOmsMessage, type OmsEvent } from '../domain/oms.js';
+import { LISTING_REST_STATES } from '../machines/index.js';
 import { createAmazonSandbox, SANDBOX_CREDENTIALS } from '../marketplaces/amazon/index.js';
+import {
+  callsPerOperation,
+  coalescedUpdates,
+  eventLogOutcomes,
+  formatCounts,
+  listingStates,
+  pendingActorEvents,
+} from '../ops/report.js';
 import { migrate, openDatabase } from '../persistence/database.js';
 import { createEmbeddedTransport } from '../streams/embedded.js';
 import { expectedListings, naiveUpdateCount } from './expectations.js';
@@ -33,7 +42,7 @@ const DEMO_TABLES = [
   'backout_message',
 ];
 
-const REST = new Set(['listed', 'delisted', 'rejected', 'failed', 'unlisted']);
+const REST: ReadonlySet<string> = new Set(LISTING_REST_STATES);
 
 /**
  * The whole path on one machine: embedded Postgres (unless DATABASE_URL is set), the embedded
@@ -95,12 +104,6 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await queue.publishMany(config.queue.inbound, lines);
     out(`sent ${lines.length} OMS events from ${opts.feedFile} to ${config.queue.inbound}`);
 
-    const counts = async () => {
-      const rows = await app!.db.query<{ state: string; n: string }>(
-        "select state, count(*) as n from listing where marketplace = 'amazon' group by state order by state",
-      );
-      return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
-    };
     const amazonCalls = () => {
       let calls = 0;
       let throttled = 0;
@@ -115,18 +118,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     for (;;) {
       await new Promise((r) => setTimeout(r, 1000));
       const depth = await queue.depth(config.queue.inbound);
-      const inbox = Number(
-        (await app.db.query<{ n: string }>('select count(*) as n from actor_inbox'))[0]?.n ?? 0,
-      );
-      const states = await counts();
+      const inbox = await pendingActorEvents(app.db);
+      const states = await listingStates(app.db, 'amazon');
       const { calls, throttled } = amazonCalls();
       const s = app.inboundStats;
       const elapsed = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
       out(
         `[${elapsed}s] queue ${depth} · events ${s.accepted} new, ${s.duplicates} duplicate, ${s.rejected} rejected · ` +
-          `listings ${Object.entries(states)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')} · Amazon calls ${calls} (429: ${throttled})`,
+          `listings ${formatCounts(states)} · Amazon calls ${calls} (429: ${throttled})`,
       );
       const settled =
         depth === 0 &&
@@ -177,35 +176,24 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       }
     }
 
-    const calls = await app.db.query<{ operation: string; n: string; throttled: string }>(
-      `select operation, count(*) as n, count(*) filter (where throttled) as throttled
-       from marketplace_call where marketplace = 'amazon' group by operation order by operation`,
-    );
-    const log = await app.db.query<{ status: string; n: string }>(
-      'select status, count(*) as n from event_log group by status order by status',
-    );
-    const coalesced = await app.db.query<{ n: string }>(
-      "select coalesce(sum(coalesced_updates), 0) as n from listing where marketplace = 'amazon'",
-    );
-    const states = await counts();
-    const patches = Number(calls.find((c) => c.operation === 'patchListingsItem')?.n ?? 0);
+    const calls = await callsPerOperation(app.db, 'amazon');
+    const outcomes = await eventLogOutcomes(app.db);
+    const coalesced = await coalescedUpdates(app.db, 'amazon');
+    const states = await listingStates(app.db, 'amazon');
+    const patches = calls.find((c) => c.operation === 'patchListingsItem')?.calls ?? 0;
     const naive = naiveUpdateCount(events, 'amazon');
-    const total429 = calls.reduce((a, c) => a + Number(c.throttled), 0);
+    const total429 = calls.reduce((a, c) => a + c.throttled, 0);
 
     out('');
     out('── marketbridge demo summary ─────────────────────────────────────────');
     out(`elapsed this run        ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    out(`OMS events (event_log)  ${log.map((l) => `${l.status} ${l.n}`).join(', ')}`);
-    out(
-      `Amazon listings         ${Object.entries(states)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
-    );
+    out(`OMS events (event_log)  ${formatCounts(outcomes)}`);
+    out(`Amazon listings         ${formatCounts(states)}`);
     out('Amazon calls            (all runs on this data folder)');
     for (const c of calls)
-      out(`  ${c.operation.padEnd(22)}${String(c.n).padStart(6)}   429s: ${c.throttled}`);
+      out(`  ${c.operation.padEnd(22)}${String(c.calls).padStart(6)}   429s: ${c.throttled}`);
     out(`429 responses           ${total429}`);
-    out(`coalesced updates       ${coalesced[0]?.n ?? 0}`);
+    out(`coalesced updates       ${coalesced}`);
     out(`Amazon PATCH calls      ${patches}, for ${naive} Amazon price and stock events in the feed`);
     out(
       `final state check       ${problems.length === 0 ? `OK: ${expected.length} listings match the feed, read back from the sandbox` : `${problems.length} mismatches`}`,

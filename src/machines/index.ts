@@ -25,6 +25,7 @@ export {
   DEFAULT_MAX_VERIFY_ATTEMPTS,
   isAtRest,
   LISTING_MACHINE_VERSION,
+  LISTING_REST_STATES,
   listingMachine,
   listingStateName,
 } from './listing.js';

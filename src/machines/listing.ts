@@ -820,7 +820,9 @@ export const listingMachine = machineSetup.createMachine({
 export type ListingMachine = typeof listingMachine;
 export type ListingSnapshot = SnapshotFrom<typeof listingMachine>;
 
-const AT_REST: ReadonlySet<string> = new Set(['listed', 'delisted', 'unlisted', 'rejected', 'failed']);
+/** The states in which nothing is in flight and nothing needs doing until the next event. */
+export const LISTING_REST_STATES = ['listed', 'delisted', 'unlisted', 'rejected', 'failed'] as const;
+const AT_REST: ReadonlySet<string> = new Set(LISTING_REST_STATES);
 
 /** The top-level state name ('pending-price', 'listed', …). Works on persisted snapshots too. */
 export function listingStateName(snapshot: { value: StateValue }): string {
