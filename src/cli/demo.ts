@@ -171,7 +171,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
             `${e.sku}: sandbox shows ${live?.price}/${live?.quantity}, expected ${e.price}/${e.quantity}`,
           );
       } else {
-        if (row.state !== 'delisted') problems.push(`${e.sku}: state ${row.state}, expected delisted`);
+        if (row.state !== 'delisted' && row.state !== 'unlisted')
+          problems.push(`${e.sku}: state ${row.state}, expected delisted`);
         if (live?.exists && live.buyable) problems.push(`${e.sku}: still buyable on the sandbox`);
       }
     }

@@ -13,58 +13,76 @@ export interface ExpectedListing {
 /**
  * Folds a feed of OMS events into the final state of every listing on the given marketplaces,
  * by the same rules the machines follow: the newest `occurredAt` wins for each value; price
- * updates without `marketplaces` apply wherever the SKU is listed; stock applies everywhere.
+ * updates without `marketplaces` apply wherever the SKU is listed; stock applies everywhere;
+ * only listings that some product.list named are returned.
  */
 export function expectedListings(
   events: OmsEvent[],
   marketplaces: readonly MarketplaceId[],
 ): ExpectedListing[] {
   const at = (iso: string) => Date.parse(iso);
-  const state = new Map<
-    string,
-    ExpectedListing & { presentAt: number; priceAt: number; quantityAt: number; listedEver: boolean }
-  >();
-  const keysOf = (sku: string) => [...state.values()].filter((s) => s.sku === sku);
+  interface Entry {
+    sku: string;
+    marketplace: MarketplaceId;
+    present: boolean;
+    price: number;
+    quantity: number;
+    presentAt: number;
+    priceAt: number;
+    quantityAt: number;
+    listedEver: boolean;
+  }
+  const state = new Map<string, Entry>();
+  // An event naming a marketplace reaches that listing's actor even before its product.list
+  // (out of order after a redelivery), and is kept there if newer: so it opens an entry too.
+  const entry = (m: MarketplaceId, sku: string): Entry => {
+    const k = `${m}|${sku}`;
+    let s = state.get(k);
+    if (!s) {
+      s = {
+        sku,
+        marketplace: m,
+        present: false,
+        price: 0,
+        quantity: 0,
+        presentAt: -Infinity,
+        priceAt: -Infinity,
+        quantityAt: -Infinity,
+        listedEver: false,
+      };
+      state.set(k, s);
+    }
+    return s;
+  };
+  const enabled = (ms: readonly MarketplaceId[]) => ms.filter((m) => marketplaces.includes(m));
+  const entriesOf = (sku: string) => [...state.values()].filter((s) => s.sku === sku);
   for (const e of events) {
+    const t = at(e.occurredAt);
     switch (e.type) {
       case 'product.list':
-        for (const m of e.marketplaces.filter((x) => marketplaces.includes(x))) {
-          const k = `${m}|${e.sku}`;
-          const t = at(e.occurredAt);
-          const s = state.get(k) ?? {
-            sku: e.sku,
-            marketplace: m,
-            present: false,
-            price: e.price,
-            quantity: e.quantity,
-            presentAt: -Infinity,
-            priceAt: -Infinity,
-            quantityAt: -Infinity,
-            listedEver: true,
-          };
+        for (const m of enabled(e.marketplaces)) {
+          const s = entry(m, e.sku);
+          s.listedEver = true;
           if (t >= s.presentAt) Object.assign(s, { present: true, presentAt: t });
           if (t >= s.priceAt) Object.assign(s, { price: e.price, priceAt: t });
           if (t >= s.quantityAt) Object.assign(s, { quantity: e.quantity, quantityAt: t });
-          state.set(k, s);
         }
         break;
       case 'product.unlist':
-        for (const m of e.marketplaces) {
-          const s = state.get(`${m}|${e.sku}`);
-          const t = at(e.occurredAt);
-          if (s && t >= s.presentAt) Object.assign(s, { present: false, presentAt: t });
+        for (const m of enabled(e.marketplaces)) {
+          const s = entry(m, e.sku);
+          if (t >= s.presentAt) Object.assign(s, { present: false, presentAt: t });
         }
         break;
       case 'price.update':
-        for (const s of keysOf(e.sku)) {
-          if (e.marketplaces && !e.marketplaces.includes(s.marketplace)) continue;
-          const t = at(e.occurredAt);
+        for (const s of e.marketplaces
+          ? enabled(e.marketplaces).map((m) => entry(m, e.sku))
+          : entriesOf(e.sku)) {
           if (t >= s.priceAt) Object.assign(s, { price: e.price, priceAt: t });
         }
         break;
       case 'stock.update':
-        for (const s of keysOf(e.sku)) {
-          const t = at(e.occurredAt);
+        for (const s of entriesOf(e.sku)) {
           if (t >= s.quantityAt) Object.assign(s, { quantity: e.quantity, quantityAt: t });
         }
         break;
@@ -73,6 +91,7 @@ export function expectedListings(
     }
   }
   return [...state.values()]
+    .filter((s) => s.listedEver)
     .map(({ sku, marketplace, present, price, quantity }) => ({ sku, marketplace, present, price, quantity }))
     .sort((a, b) => (a.marketplace + a.sku).localeCompare(b.marketplace + b.sku));
 }

@@ -12,7 +12,12 @@ export class ConfigError extends Error {
   }
 }
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: `expected an integer from ${min} to ${max}` })
+    .int({ error: `expected an integer from ${min} to ${max}` })
+    .min(min, { error: `expected an integer from ${min} to ${max}` })
+    .max(max, { error: `expected an integer from ${min} to ${max}` });
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => ['true', '1', 'yes'].includes(v));
@@ -118,33 +123,32 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
     Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
   );
   const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => {
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => {
         const name = String(i.path[0]);
         const shown = SECRET_VARIABLES.includes(name) ? '(value hidden)' : JSON.stringify(cleaned[name]);
         return `${name}=${shown}: ${i.message}`;
-      }),
-    );
-  }
-  const e = parsed.data;
-  const problems: string[] = [];
-  if (e.MQ_TRANSPORT === 'amqp' && !e.AMQP_URL) {
+      });
+  // Checks across variables run on the raw values too, so one error lists everything to fix.
+  const transport = cleaned.MQ_TRANSPORT ?? 'embedded';
+  if (transport === 'amqp' && !cleaned.AMQP_URL) {
     problems.push('AMQP_URL is required when MQ_TRANSPORT=amqp (e.g. amqp://user:pass@host:5672)');
   }
-  const amazonVars = [
-    'AMAZON_CLIENT_ID',
-    'AMAZON_CLIENT_SECRET',
-    'AMAZON_REFRESH_TOKEN',
-    'AMAZON_SELLER_ID',
-  ] as const;
-  if (e.MARKETPLACES.includes('amazon') && options.requireMarketplaceCredentials !== false) {
-    for (const v of amazonVars) {
-      if (!e[v])
+  const marketplaces = (cleaned.MARKETPLACES ?? 'amazon').split(',').map((m) => m.trim());
+  if (marketplaces.includes('amazon') && options.requireMarketplaceCredentials !== false) {
+    for (const v of [
+      'AMAZON_CLIENT_ID',
+      'AMAZON_CLIENT_SECRET',
+      'AMAZON_REFRESH_TOKEN',
+      'AMAZON_SELLER_ID',
+    ]) {
+      if (!cleaned[v])
         problems.push(`${v} is required when MARKETPLACES includes amazon (LWA credentials of the app)`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
 
   return {
     databaseUrl: e.DATABASE_URL,

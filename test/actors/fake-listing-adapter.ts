@@ -107,7 +107,11 @@ export class FakeListingAdapter implements ListingAdapter {
   update(change: ListingChange, opts?: CallOptions): Promise<SubmitResult> {
     return this.run('update', change.sku, change, opts, () => {
       const now = this.shown.get(change.sku);
-      if (!now) return { status: 'invalid', issues: [{ code: 'NOT_FOUND', message: 'no such listing', severity: 'ERROR' }] };
+      if (!now)
+        return {
+          status: 'invalid',
+          issues: [{ code: 'NOT_FOUND', message: 'no such listing', severity: 'ERROR' }],
+        };
       this.shown.set(change.sku, {
         ...now,
         price: change.price ?? now.price,
@@ -139,7 +143,9 @@ export class FakeListingAdapter implements ListingAdapter {
   }
 
   private submitted(): SubmitResult {
-    return this.answer === 'accepted' ? { status: 'accepted', submissionId: `sub-${this.calls.length}` } : { status: 'applied' };
+    return this.answer === 'accepted'
+      ? { status: 'accepted', submissionId: `sub-${this.calls.length}` }
+      : { status: 'applied' };
   }
 
   private async run<T>(
