@@ -350,7 +350,7 @@ function confirmedAfter(confirmed: ConfirmedListing, call: InFlightCall): Confir
         quantity: call.quantity ?? confirmed.quantity,
       };
     case 'delist':
-      return { ...confirmed, present: false };
+      return { ...confirmed, present: false, quantity: 0 }; // nothing sellable any more
     default: {
       const unreachable: never = call;
       throw new Error(`listing machine: unknown call ${JSON.stringify(unreachable)}`);

@@ -345,6 +345,8 @@ class SenderLink {
     this.sender = this.session.attach_sender({
       target: {
         address,
+        // Terminus durability 2 (unsettled-state): RabbitMQ declares a missing queue durable.
+        durable: 2,
         ...(transport.linkCapabilities ? { capabilities: transport.linkCapabilities } : {}),
       },
     });
@@ -502,6 +504,7 @@ class ConsumerLink {
     this.receiver = this.session.attach_receiver({
       source: {
         address,
+        durable: 2,
         ...(transport.linkCapabilities ? { capabilities: transport.linkCapabilities } : {}),
       },
       autoaccept: false,
