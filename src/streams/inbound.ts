@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { bufferTime, concatMap, defer, filter, retry, type Subscription, timer } from 'rxjs';
 import type { Clock } from '../core/clock.js';
-import { decodeOmsMessage, entityKeyOf, type OmsEvent } from '../domain/oms.js';
+import { errorSummary, storableText } from '../core/text.js';
+import { decodeOmsMessage, entityKeyOf, type ListingEvent, type OmsEvent } from '../domain/oms.js';
 import type { MarketplaceId } from '../domain/types.js';
 import type { Database, Sql } from '../persistence/database.js';
 import { isListingEvent, parseListingKey, type RoutedEvent, routeListingEvent } from './routing.js';
@@ -40,6 +41,16 @@ type Decided =
 const hashKey = (body: string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
 
 /**
+ * True when the database refused the data itself (invalid value, out of range, too large for an
+ * index, a constraint) or it could not be serialised: retrying the same message cannot help.
+ */
+function isContentError(err: unknown): boolean {
+  if (err instanceof RangeError || err instanceof TypeError) return true;
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+/**
  * Turns the inbound queue into committed events. For each batch, in one transaction: rejected
  * messages get an `event_log` row with their reason; valid ones are inserted once per idempotency
  * key (a key seen before gets a `duplicate` row and is not applied again), routed to actors, and
@@ -71,31 +82,24 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
     };
   };
 
-  const ingest = async (batch: Delivery[]) => {
-    const items = batch.map(decide);
+  /** Commits the items in one transaction, then tells the actors and settles the deliveries. */
+  const commitAndSettle = async (items: Decided[]) => {
     const receivedAt = new Date(opts.clock.now()).toISOString();
-    let routed: (RoutedEvent & { event: { seq: number } })[] = [];
-    let duplicates = new Set<number>();
-    try {
-      ({ routed, duplicates } = await opts.db.transaction((tx) => write(tx, items, receivedAt)));
-    } catch (err) {
-      stats.failedBatches++;
-      log.error(
-        { err, messages: batch.length },
-        'could not commit inbound batch; releasing it for redelivery',
-      );
-      await Promise.allSettled(batch.map((d) => d.release()));
-      throw err;
-    }
+    const { routed, duplicates } = await opts.db.transaction((tx) => write(tx, items, receivedAt));
     opts.onRouted(routed);
     // Committed: settle. A failed settlement means a redelivery, recognised then as a duplicate.
     const settle = (p: Promise<void>) =>
-      p.catch((err) => log.warn({ err }, 'settling a delivery failed; it may be redelivered'));
+      p.catch((err) =>
+        log.warn({ error: errorSummary(err) }, 'settling a delivery failed; it may be redelivered'),
+      );
     const accepts: Promise<void>[] = [];
     for (const [i, it] of items.entries()) {
       if (it.kind === 'rejected') {
         stats.rejected++;
-        log.warn({ idempotencyKey: it.key, reason: it.reason }, 'message rejected to backout');
+        log.warn(
+          { idempotencyKey: storableText(it.key, 200), reason: it.reason },
+          'message rejected to backout',
+        );
         await settle(it.d.backout(it.reason)); // in arrival order
       } else {
         if (duplicates.has(i)) stats.duplicates++;
@@ -106,10 +110,72 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
     await Promise.all(accepts);
   };
 
+  const releaseAll = (items: Decided[]) => Promise.allSettled(items.map((it) => it.d.release()));
+
+  /**
+   * A batch that cannot be committed is retried one message at a time, so one message the
+   * database refuses cannot hold back the others. A message refused on its own for what it
+   * contains is rejected to backout with the database's reason; any other failure (database
+   * down) releases everything not yet settled, to be delivered again.
+   */
+  const ingest = async (batch: Delivery[]) => {
+    const items = batch.map(decide);
+    try {
+      await commitAndSettle(items);
+      return;
+    } catch (err) {
+      stats.failedBatches++;
+      if (items.length === 1 && !isContentError(err)) {
+        log.error(
+          { error: errorSummary(err) },
+          'could not commit an inbound message; releasing it for redelivery',
+        );
+        await releaseAll(items);
+        throw err;
+      }
+      log.warn(
+        { error: errorSummary(err), messages: items.length },
+        'inbound batch failed; committing one by one',
+      );
+    }
+    for (const [i, it] of items.entries()) {
+      try {
+        await commitAndSettle([it]);
+      } catch (err) {
+        if (!isContentError(err)) {
+          log.error({ error: errorSummary(err) }, 'could not commit an inbound message; releasing the rest');
+          await releaseAll(items.slice(i));
+          throw err;
+        }
+        const reason = `could not be stored: ${errorSummary(err)}`;
+        const key = it.kind === 'event' ? it.event.id : it.key;
+        const type = it.kind === 'event' ? it.event.type : it.type;
+        try {
+          await commitAndSettle([{ d: it.d, kind: 'rejected', key, type, reason }]);
+        } catch (again) {
+          log.error(
+            { error: errorSummary(again) },
+            'could not even record a rejected message; releasing the rest',
+          );
+          await releaseAll(items.slice(i));
+          throw again;
+        }
+      }
+    }
+  };
+
   const write = async (tx: Sql, items: Decided[], receivedAt: string) => {
     const rejected = items.flatMap((it) =>
       it.kind === 'rejected'
-        ? [{ k: it.key, t: it.type, r: it.reason, m: it.d.messageId ?? null, b: it.d.body.slice(0, 4096) }]
+        ? [
+            {
+              k: storableText(it.key, 2000),
+              t: storableText(it.type, 100),
+              r: storableText(it.reason, 2000),
+              m: it.d.messageId === undefined ? null : storableText(it.d.messageId, 200),
+              b: storableText(it.d.body, 4096),
+            },
+          ]
         : [],
     );
     if (rejected.length > 0) {
@@ -168,6 +234,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       );
       const listed = new Map<string, Set<MarketplaceId>>();
       for (const r of rows) listed.set(r.sku, (listed.get(r.sku) ?? new Set()).add(r.marketplace));
+      const history = await stockAndPriceHistory(tx, listingEvents);
       const newRows: { sku: string; marketplace: MarketplaceId }[] = [];
       for (const { e, seq } of listingEvents) {
         if (!isListingEvent(e)) continue;
@@ -179,6 +246,13 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
             set.add(marketplace);
             listed.set(sku, set);
             newRows.push({ sku, marketplace });
+            // A new listing actor first learns the SKU's newest stock and price that came before
+            // it (they may be newer than this event: out of order after a redelivery).
+            for (const h of history.latestBefore(sku, seq)) {
+              for (const seed of routeListingEvent(h.e, opts.marketplaces, () => [marketplace])) {
+                routed.push({ key: seed.key, event: { ...seed.event, seq: h.seq } });
+              }
+            }
           }
           routed.push({ key: r.key, event: { ...r.event, seq } });
         }
@@ -203,6 +277,52 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
     return { routed, duplicates };
   };
 
+  /**
+   * Stock updates and price updates for every marketplace, per SKU: the newest before the batch
+   * (from event_log) and those in the batch, to seed a listing actor created by this batch.
+   */
+  const stockAndPriceHistory = async (tx: Sql, batch: { e: OmsEvent; seq: number }[]) => {
+    const candidates = [
+      ...new Set(
+        batch.flatMap(({ e }) =>
+          e.type === 'product.list' ||
+          e.type === 'product.unlist' ||
+          (e.type === 'price.update' && e.marketplaces)
+            ? [e.sku]
+            : [],
+        ),
+      ),
+    ];
+    const seeds: { e: OmsEvent; seq: number }[] = [];
+    if (candidates.length > 0) {
+      const firstSeq = Math.min(...batch.map((b) => b.seq));
+      const rows = await tx.query<{ id: string; payload: OmsEvent }>(
+        `select distinct on (entity_key, type) id, payload from event_log
+         where status = 'accepted' and id < ? and type in ('stock.update', 'price.update')
+           and entity_key in (select 'sku:' || s from jsonb_array_elements_text(?::jsonb) as t(s))
+           and (type = 'stock.update' or payload->'marketplaces' is null)
+         order by entity_key, type, occurred_at desc, id desc`,
+        [firstSeq, JSON.stringify(candidates)],
+      );
+      seeds.push(...rows.map((r) => ({ e: r.payload, seq: Number(r.id) })));
+    }
+    const inBatch = batch.filter(
+      ({ e }) => e.type === 'stock.update' || (e.type === 'price.update' && !e.marketplaces),
+    );
+    return {
+      latestBefore(sku: string, seq: number): { e: ListingEvent; seq: number }[] {
+        const newest = new Map<string, { e: ListingEvent; seq: number }>();
+        for (const c of [...seeds, ...inBatch]) {
+          if (c.seq >= seq || !isListingEvent(c.e) || c.e.sku !== sku) continue;
+          const prev = newest.get(c.e.type);
+          if (!prev || Date.parse(c.e.occurredAt) >= Date.parse(prev.e.occurredAt))
+            newest.set(c.e.type, { e: c.e, seq: c.seq });
+        }
+        return [...newest.values()].sort((a, b) => a.seq - b.seq);
+      },
+    };
+  };
+
   const subscription: Subscription = defer(() =>
     opts.transport.consume(opts.queue, { prefetch: opts.prefetch }),
   )
@@ -212,12 +332,12 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       concatMap((batch) => defer(() => ingest(batch))),
       retry({
         delay: (err, n) => {
-          log.warn({ err, attempt: n }, 'inbound consumer restarting');
+          log.warn({ error: errorSummary(err), attempt: n }, 'inbound consumer restarting');
           return timer(Math.min(30_000, 250 * 2 ** Math.min(n, 7)));
         },
       }),
     )
-    .subscribe({ error: (err) => log.error({ err }, 'inbound consumer stopped') });
+    .subscribe({ error: (err) => log.error({ error: errorSummary(err) }, 'inbound consumer stopped') });
 
   return { stop: () => subscription.unsubscribe(), stats };
 }

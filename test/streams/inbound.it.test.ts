@@ -285,3 +285,125 @@ for (const h of [embedded, amqp]) {
     });
   });
 }
+
+describe('inbound pipeline: what one message must not do to the others (embedded queue, real PostgreSQL)', () => {
+  let t: TestDatabase;
+  const QUEUE = `${RUN}.isolation`;
+  const routed: RoutedEvent[] = [];
+  before(async () => {
+    t = await createTestDatabase();
+  });
+  after(async () => t.drop());
+  const start = (db: Database, transport: QueueTransport) =>
+    startInbound({
+      transport,
+      db,
+      queue: QUEUE,
+      prefetch: 50,
+      backoutThreshold: 5,
+      maxMessageBytes: 262144,
+      marketplaces: ['amazon'],
+      clock: systemClock,
+      logger,
+      onRouted: (ev) => routed.push(...ev),
+      batchMs: 50,
+    });
+
+  it('rejects only the message the database refuses, and commits the rest of its batch', async () => {
+    const transport = createEmbeddedTransport({ db: t.db, backoutQueue: `${QUEUE}.BACKOUT` });
+    const bodies = [1, 2, 3].map((i) => event({ id: `ISO-${i}`, type: 'stock.update', quantity: i }));
+    // The database refuses whatever transaction carries ISO-2, as it would an out-of-range value.
+    const refusing: Database = {
+      ...t.db,
+      query: t.db.query.bind(t.db),
+      transaction: (fn) =>
+        t.db.transaction(async (tx) => ({
+          ...(await fn({
+            query: async (sql, params) => {
+              if (
+                /insert into event_log/.test(sql) &&
+                JSON.stringify(params).includes('ISO-2') &&
+                /accepted/.test(sql)
+              ) {
+                throw Object.assign(new Error('value out of range'), { code: '22008' });
+              }
+              return tx.query(sql, params);
+            },
+          })),
+        })),
+    };
+    await transport.publishMany(QUEUE, bodies);
+    const inbound = start(refusing, transport);
+    await waitFor('all settled', () => settledCount(inbound.stats) === 3);
+    inbound.stop();
+    assert.equal(inbound.stats.accepted, 2);
+    assert.equal(inbound.stats.rejected, 1);
+    const rows = await t.db.query<{ idempotency_key: string; status: string; reason: string | null }>(
+      "select idempotency_key, status, reason from event_log where idempotency_key like 'ISO-%' order by idempotency_key",
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.idempotency_key, r.status]),
+      [
+        ['ISO-1', 'accepted'],
+        ['ISO-2', 'rejected'],
+        ['ISO-3', 'accepted'],
+      ],
+    );
+    assert.match(rows[1]!.reason ?? '', /could not be stored: value out of range \[22008\]/);
+    const backout = await t.db.query<{ body: string }>('select body from backout_message where queue = ?', [
+      `${QUEUE}.BACKOUT`,
+    ]);
+    assert.deepEqual(
+      backout.map((b) => b.body),
+      [bodies[1]],
+    );
+  });
+
+  it('gives a listing actor created late the newer stock and price that arrived before its product.list', async () => {
+    routed.length = 0;
+    const transport = createEmbeddedTransport({ db: t.db, backoutQueue: `${QUEUE}.BACKOUT` });
+    const sku = 'LATE-LIST-1';
+    const list = JSON.stringify(JSON.parse(sample[0]!));
+    const product = {
+      ...JSON.parse(list),
+      id: 'LATE-3',
+      sku,
+      marketplaces: ['amazon'],
+      occurredAt: '2026-11-20T09:00:00+05:30',
+    };
+    // Newer stock and price first (a redelivery reordered them), in an earlier batch.
+    await transport.publishMany(QUEUE, [
+      event({
+        id: 'LATE-1',
+        type: 'stock.update',
+        sku,
+        quantity: 0,
+        occurredAt: '2026-11-20T10:00:00+05:30',
+      }),
+      event({
+        id: 'LATE-2',
+        type: 'price.update',
+        sku,
+        price: 90,
+        mrp: 100,
+        occurredAt: '2026-11-20T10:00:00+05:30',
+      }),
+    ]);
+    const first = start(t.db, transport);
+    await waitFor('first batch', () => settledCount(first.stats) === 2);
+    first.stop();
+    assert.equal(routed.length, 0, 'nothing is listed yet');
+    await transport.publish(QUEUE, JSON.stringify(product));
+    const second = start(t.db, transport);
+    await waitFor('product.list', () => settledCount(second.stats) === 1);
+    second.stop();
+    const forKey = routed.filter((r) => r.key === `listing:amazon:${sku}`).map((r) => r.event);
+    assert.deepEqual(
+      forKey.map((e) => e.type),
+      ['STOCK', 'PRICE', 'LIST'],
+    );
+    assert.equal(forKey[0]!.quantity, 0);
+    assert.equal(forKey[1]!.price, 90);
+    assert.ok((forKey[0]!.seq as number) < (forKey[2]!.seq as number), 'seeds keep their own, earlier seq');
+  });
+});
