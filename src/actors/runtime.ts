@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { type Actor, type AnyActorLogic, type AnyMachineSnapshot, createActor } from 'xstate';
 import type { Clock } from '../core/clock.js';
+import { errorSummary } from '../core/text.js';
 import type { Database, Sql } from '../persistence/database.js';
 
 /** How one kind of actor (listing, order, …) is created, stored and shown. */
@@ -101,7 +102,7 @@ export class ActorRuntime {
       .catch((err) => {
         this.failures++;
         this.opts.logger.error(
-          { err, key, event: event.type },
+          { error: errorSummary(err), key, event: event.type },
           'could not apply event; it stays in the inbox',
         );
       });
@@ -197,6 +198,34 @@ export class ActorRuntime {
       const snapshot = e.actor.getSnapshot() as AnyMachineSnapshot;
       return { e, changes: e.changes, snapshot, persisted: e.actor.getPersistedSnapshot() };
     });
+    try {
+      await this.write(taken);
+    } catch (err) {
+      this.failures++;
+      this.opts.logger.error({ error: errorSummary(err), actors: taken.length }, 'snapshot flush failed');
+      // One actor whose row the database refuses must not hold back every other actor's state.
+      if (taken.length > 1) {
+        for (const t of taken) {
+          try {
+            await this.write([t]);
+          } catch (one) {
+            this.opts.logger.error(
+              { error: errorSummary(one), actor: t.e.key },
+              'snapshot of this actor not written',
+            );
+          }
+        }
+      }
+      if (!this.stopped && taken.some((t) => t.e.flushed !== t.changes)) {
+        setTimeout(() => this.scheduleFlush(), 500);
+      }
+    }
+  }
+
+  /** Snapshots, inbox clean-up and read models of these actors, in one transaction. */
+  private async write(
+    taken: { e: Entry; changes: number; snapshot: AnyMachineSnapshot; persisted: unknown }[],
+  ): Promise<void> {
     const rows = taken.map(({ e, snapshot, persisted }) => ({
       actor_key: e.key,
       machine: e.kind.machine,
@@ -206,38 +235,32 @@ export class ActorRuntime {
       last_event_id: e.kind.lastEventSeq(snapshot),
     }));
     const now = new Date(this.opts.clock.now()).toISOString();
-    try {
-      await this.opts.db.transaction(async (tx) => {
-        await tx.query(
-          `insert into actor_snapshot (actor_key, machine, machine_version, state, snapshot, last_event_id, version, updated_at)
-           select r.actor_key, r.machine, r.machine_version, r.state, r.snapshot, r.last_event_id, 1, ?::timestamptz
-           from jsonb_to_recordset(?::jsonb) as r(actor_key text, machine text, machine_version int, state text,
-                                                 snapshot jsonb, last_event_id bigint)
-           on conflict (actor_key) do update set machine = excluded.machine, machine_version = excluded.machine_version,
-             state = excluded.state, snapshot = excluded.snapshot, last_event_id = excluded.last_event_id,
-             version = actor_snapshot.version + 1, updated_at = excluded.updated_at`,
-          [now, JSON.stringify(rows)],
-        );
-        await tx.query(
-          `delete from actor_inbox i using jsonb_to_recordset(?::jsonb) as r(actor_key text, last_event_id bigint)
-           where i.actor_key = r.actor_key and i.event_id <= r.last_event_id`,
-          [JSON.stringify(rows.map((r) => ({ actor_key: r.actor_key, last_event_id: r.last_event_id })))],
-        );
-        const byKind = new Map<ActorKind, { key: string; snapshot: AnyMachineSnapshot }[]>();
-        for (const { e, snapshot } of taken) {
-          if (!e.kind.writeReadModels) continue;
-          const list = byKind.get(e.kind) ?? [];
-          list.push({ key: e.key, snapshot });
-          byKind.set(e.kind, list);
-        }
-        for (const [kind, items] of byKind) await kind.writeReadModels!(tx, items);
-      });
-      for (const t of taken) t.e.flushed = t.changes;
-    } catch (err) {
-      this.failures++;
-      this.opts.logger.error({ err, actors: rows.length }, 'snapshot flush failed; will retry');
-      if (!this.stopped) setTimeout(() => this.scheduleFlush(), 500);
-    }
+    await this.opts.db.transaction(async (tx) => {
+      await tx.query(
+        `insert into actor_snapshot (actor_key, machine, machine_version, state, snapshot, last_event_id, version, updated_at)
+         select r.actor_key, r.machine, r.machine_version, r.state, r.snapshot, r.last_event_id, 1, ?::timestamptz
+         from jsonb_to_recordset(?::jsonb) as r(actor_key text, machine text, machine_version int, state text,
+                                               snapshot jsonb, last_event_id bigint)
+         on conflict (actor_key) do update set machine = excluded.machine, machine_version = excluded.machine_version,
+           state = excluded.state, snapshot = excluded.snapshot, last_event_id = excluded.last_event_id,
+           version = actor_snapshot.version + 1, updated_at = excluded.updated_at`,
+        [now, JSON.stringify(rows)],
+      );
+      await tx.query(
+        `delete from actor_inbox i using jsonb_to_recordset(?::jsonb) as r(actor_key text, last_event_id bigint)
+         where i.actor_key = r.actor_key and i.event_id <= r.last_event_id`,
+        [JSON.stringify(rows.map((r) => ({ actor_key: r.actor_key, last_event_id: r.last_event_id })))],
+      );
+      const byKind = new Map<ActorKind, { key: string; snapshot: AnyMachineSnapshot }[]>();
+      for (const { e, snapshot } of taken) {
+        if (!e.kind.writeReadModels) continue;
+        const list = byKind.get(e.kind) ?? [];
+        list.push({ key: e.key, snapshot });
+        byKind.set(e.kind, list);
+      }
+      for (const [kind, items] of byKind) await kind.writeReadModels!(tx, items);
+    });
+    for (const t of taken) t.e.flushed = t.changes;
   }
 
   /** Starts passivation and wakes what was in flight before the last stop or crash. */
