@@ -460,8 +460,10 @@ const machineSetup = setup({
     nextStepIs: ({ context }, params: { step: Step }) => nextStep(context) === params.step,
     isAccepted: (_, params: { result: SubmitResult }) => params.result.status === 'accepted',
     isApplied: (_, params: { result: SubmitResult }) => params.result.status === 'applied',
+    /** Throttling says "slower", not "broken": it is waited out, never counted towards failing. */
     canRetry: ({ context }, params: { failure: CallFailure }) =>
-      params.failure.kind === 'retryable' && context.attempt + 1 < context.maxAttempts,
+      params.failure.kind === 'retryable' &&
+      (params.failure.throttled === true || context.attempt + 1 < context.maxAttempts),
     isTerminal: (_, params: { failure: CallFailure }) => params.failure.kind === 'terminal',
     readbackConfirms: ({ context }, params: { readback: ListingReadback }) =>
       readbackShows(requireInFlight(context), params.readback),

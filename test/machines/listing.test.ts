@@ -518,6 +518,16 @@ describe('sending', () => {
     assert.equal(isAtRest(failed), true);
   });
 
+  it('keeps waiting out throttling past maxAttempts: a 429 storm does not fail the listing', () => {
+    let snapshot = sendingPrice(949, { maxAttempts: 2 });
+    for (let i = 0; i < 5; i++) {
+      snapshot = run(snapshot, fail('updateListing', THROTTLED), done('backoff', undefined)).snapshot;
+      assert.deepEqual(snapshot.value, { 'pending-price': 'sending' });
+    }
+    const { snapshot: failed } = send(snapshot, fail('updateListing', RETRYABLE));
+    assert.equal(failed.value, 'failed', 'other transient errors still count');
+  });
+
   it('counts an unclassified throw as retryable', () => {
     const { snapshot } = send(sendingPrice(949), fail('updateListing', new Error('socket hang up')));
     assert.deepEqual(snapshot.value, { 'pending-price': 'backoff' });
