@@ -9,7 +9,7 @@ import { AmazonListingAdapter, AmazonSpApiClient } from './marketplaces/amazon/i
 import type { ListingAdapter } from './marketplaces/types.js';
 import { DbCallRecorder } from './persistence/call-recorder.js';
 import { type Database, migrate, openDatabase } from './persistence/database.js';
-import { createAmqpTransport } from './streams/amqp.js';
+import { type AmqpTransportOptions, createAmqpTransport } from './streams/amqp.js';
 import { createEmbeddedTransport } from './streams/embedded.js';
 import { type InboundStats, startInbound } from './streams/inbound.js';
 import type { QueueTransport } from './streams/transport.js';
@@ -21,6 +21,8 @@ export interface App {
   readonly runtime: ActorRuntime;
   readonly recorder: DbCallRecorder;
   readonly inboundStats: InboundStats;
+  /** Resolves with the error when the app cannot go on (e.g. the broker refuses the credentials). */
+  readonly fatal: Promise<Error>;
   /** Drains: stops taking messages, persists every actor, closes connections. */
   stop(): Promise<void>;
 }
@@ -36,10 +38,19 @@ export interface AppDeps {
   db?: Database;
 }
 
-export function createTransport(config: Config, db: Database, logger: Logger): QueueTransport {
+export interface TransportDeps {
+  logger: Logger;
+  /** Needed by the embedded transport only. */
+  db?: Database;
+  /** Overrides for the AMQP transport (e.g. a short reconnect limit for one-shot commands). */
+  amqp?: Partial<AmqpTransportOptions>;
+}
+
+export function createTransport(config: Config, deps: TransportDeps): QueueTransport {
   switch (config.queue.transport) {
     case 'embedded':
-      return createEmbeddedTransport({ db, backoutQueue: config.queue.backout });
+      if (!deps.db) throw new Error('the embedded queue needs the database');
+      return createEmbeddedTransport({ db: deps.db, backoutQueue: config.queue.backout });
     case 'amqp': {
       const amqp = config.queue.amqp!;
       return createAmqpTransport({
@@ -47,13 +58,12 @@ export function createTransport(config: Config, db: Database, logger: Logger): Q
         addressTemplate: amqp.addressTemplate,
         queueCapability: amqp.queueCapability,
         backoutQueue: config.queue.backout,
-        logger: logger.child({ component: 'amqp' }),
+        logger: deps.logger.child({ component: 'amqp' }),
+        ...deps.amqp,
       });
     }
     case 'ibmmq':
-      throw new Error(
-        'MQ_TRANSPORT=ibmmq: the native IBM MQ transport is not available in this version; use MQ_TRANSPORT=amqp against the queue manager’s AMQP channel',
-      );
+      throw new Error('MQ_TRANSPORT=ibmmq is not available in this version; use MQ_TRANSPORT=amqp');
     default: {
       const never: never = config.queue.transport;
       throw new Error(`unknown transport ${String(never)}`);
@@ -96,6 +106,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       adapters.amazon = new AmazonListingAdapter({ client, delistMode: a.delistMode });
     }
 
+    const transport = deps.transport ?? createTransport(config, { db, logger });
+    stops.push(() => transport.close());
+
     const runtime = new ActorRuntime({
       db,
       clock,
@@ -112,10 +125,14 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         }),
       ],
     });
+    stops.push(() => runtime.stop());
     const recovered = await runtime.start();
     if (recovered.woken + recovered.pending > 0) logger.info(recovered, 'resumed work left by the last run');
 
-    const transport = deps.transport ?? createTransport(config, db, logger);
+    let onFatal: (err: Error) => void = () => {};
+    const fatal = new Promise<Error>((resolve) => {
+      onFatal = resolve;
+    });
     const inbound = startInbound({
       transport,
       db,
@@ -129,7 +146,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       onRouted: (events) => {
         for (const r of events) void runtime.deliver(r.key, r.event);
       },
+      onFatal: (err) => onFatal(err),
     });
+    stops.push(() => inbound.stop());
 
     let stopping: Promise<void> | undefined;
     return {
@@ -139,13 +158,12 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       runtime,
       recorder,
       inboundStats: inbound.stats,
+      fatal,
       stop: () => {
         stopping ??= (async () => {
-          inbound.stop();
-          await runtime.stop();
-          await recorder.flush();
+          // Reverse order of start: stop consuming, persist every actor, close clients and queue.
           for (const s of stops.reverse()) await s();
-          await transport.close();
+          await recorder.flush();
           if (!deps.db) await db.close();
           logger.info('stopped');
         })();

@@ -151,7 +151,10 @@ export class ActorRuntime {
       next: (snap) => {
         const name = kind.stateName(snap as AnyMachineSnapshot);
         if (name !== last) {
-          log.debug({ state: name, from: last }, 'transition');
+          // Arriving at rest is what ops want to see (listed, rejected, …); the steps between are detail.
+          if (kind.isAtRest(snap as AnyMachineSnapshot) && last !== undefined)
+            log.info({ state: name, from: last }, 'settled');
+          else log.debug({ state: name, from: last }, 'transition');
           last = name;
         }
         this.touch(entry);

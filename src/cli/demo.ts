@@ -52,7 +52,8 @@ const REST: ReadonlySet<string> = new Set(LISTING_REST_STATES);
  */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out } = opts;
-  const dataDir = resolve(opts.env.MARKETBRIDGE_DATA_DIR ?? '.marketbridge');
+  // Its own folder, so the demo's sandbox data never mixes with a real `start` in .marketbridge.
+  const dataDir = resolve(opts.env.MARKETBRIDGE_DATA_DIR ?? join('.marketbridge', 'demo'));
   if (opts.fresh) {
     rmSync(dataDir, { recursive: true, force: true });
     out(`removed ${dataDir}`);

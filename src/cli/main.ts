@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createTransport, startApp } from '../app.js';
 import { ConfigError, type LoadConfigOptions, loadConfig, type RawEnv } from '../config/index.js';
 import { createLogger } from '../core/logger.js';
+import { errorSummary } from '../core/text.js';
 import { createAmazonSandbox, SANDBOX_CREDENTIALS } from '../marketplaces/amazon/index.js';
 import { migrate, openDatabase } from '../persistence/database.js';
 import { runDemo } from './demo.js';
@@ -66,7 +67,12 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
       out(
         `marketbridge running (queue ${config.queue.transport}: ${config.queue.inbound}; database ${app.db.description})`,
       );
-      await onSignals(() => app.stop(), out);
+      const failed = await Promise.race([onSignals(() => app.stop(), out).then(() => undefined), app.fatal]);
+      if (failed) {
+        process.stderr.write(`marketbridge: cannot go on: ${failed.message}\n`);
+        await app.stop();
+        code = 1;
+      }
     });
 
   program
@@ -79,15 +85,37 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
         .split('\n')
         .filter((l) => l.trim() !== '');
       const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      // Only the embedded queue lives in the database; a broker needs nothing else.
+      const db =
+        config.queue.transport === 'embedded'
+          ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+          : undefined;
       try {
-        await migrate(db);
-        const transport = createTransport(config, db, logger);
-        for (const l of lines) await transport.publish(config.queue.inbound, l);
+        if (db) await migrate(db);
+        const transport = createTransport(config, {
+          logger,
+          ...(db ? { db } : {}),
+          amqp: { reconnect: { initialDelayMs: 200, maxDelayMs: 2000, limit: 3 }, settleTimeoutMs: 10_000 },
+        });
+        let sent = 0;
+        const failures: string[] = [];
+        for (const [i, l] of lines.entries()) {
+          try {
+            await transport.publish(config.queue.inbound, l);
+            sent++;
+          } catch (err) {
+            failures.push(`line ${i + 1}: ${errorSummary(err)}`);
+            if (failures.length >= 3 && sent === 0) break; // the queue itself is unreachable
+          }
+        }
         await transport.close();
-        out(`sent ${lines.length} messages to ${config.queue.inbound} (${config.queue.transport})`);
+        out(
+          `sent ${sent} of ${lines.length} messages to ${config.queue.inbound} (${config.queue.transport})`,
+        );
+        for (const f of failures.slice(0, 20)) process.stderr.write(`marketbridge: not sent: ${f}\n`);
+        if (failures.length > 0) code = 1;
       } finally {
-        await db.close();
+        await db?.close();
       }
     });
 
@@ -105,16 +133,17 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
         ...(o.stateFile ? { stateFile: o.stateFile } : {}),
       });
       await sandbox.start(o.port);
-      out(`Amazon sandbox on ${sandbox.url}. Point marketbridge at it with:`);
+      out(`Amazon sandbox on ${sandbox.url}. In another shell, point marketbridge at it:`);
       out(
-        `  AMAZON_ENDPOINT=${sandbox.url} AMAZON_LWA_ENDPOINT=${sandbox.url} AMAZON_RATE_SCALE=${o.rateScale} \\`,
+        `  export AMAZON_ENDPOINT=${sandbox.url} AMAZON_LWA_ENDPOINT=${sandbox.url} AMAZON_RATE_SCALE=${o.rateScale}`,
       );
       out(
-        `  AMAZON_CLIENT_ID=${SANDBOX_CREDENTIALS.clientId} AMAZON_CLIENT_SECRET=${SANDBOX_CREDENTIALS.clientSecret} \\`,
+        `  export AMAZON_CLIENT_ID=${SANDBOX_CREDENTIALS.clientId} AMAZON_CLIENT_SECRET=${SANDBOX_CREDENTIALS.clientSecret}`,
       );
       out(
-        `  AMAZON_REFRESH_TOKEN='${SANDBOX_CREDENTIALS.refreshToken}' AMAZON_SELLER_ID=${SANDBOX_CREDENTIALS.sellerId}`,
+        `  export AMAZON_REFRESH_TOKEN='${SANDBOX_CREDENTIALS.refreshToken}' AMAZON_SELLER_ID=${SANDBOX_CREDENTIALS.sellerId}`,
       );
+      out('  npx marketbridge start');
       await onSignals(() => sandbox.stop(), out);
     });
 

@@ -12,12 +12,17 @@ export class ConfigError extends Error {
   }
 }
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number({ error: `expected an integer from ${min} to ${max}` })
-    .int({ error: `expected an integer from ${min} to ${max}` })
-    .min(min, { error: `expected an integer from ${min} to ${max}` })
-    .max(max, { error: `expected an integer from ${min} to ${max}` });
+/** Longest delay a Node timer takes (about 24.8 days); larger values would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+const int = (min: number, max = MAX_TIMER_MS) => {
+  const expected = `expected a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, { error: expected })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error: expected }).max(max, { error: expected }));
+};
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => ['true', '1', 'yes'].includes(v));
@@ -25,20 +30,36 @@ const url = (protocols: string[]) =>
   z.string().refine(
     (v) => {
       try {
-        return protocols.includes(new URL(v).protocol.replace(':', ''));
+        const u = new URL(v);
+        // Percent-escapes in the credentials must decode (the driver decodes them later).
+        decodeURIComponent(u.username);
+        decodeURIComponent(u.password);
+        return protocols.includes(u.protocol.replace(':', ''));
       } catch {
         return false;
       }
     },
-    { message: `expected a URL with scheme ${protocols.join(' or ')}` },
+    { message: `expected a URL with scheme ${protocols.join(' or ')} (percent-encode special characters)` },
   );
+
+/** Marketplaces this version can drive (the others are in the contract but not built yet). */
+const SUPPORTED_MARKETPLACES: readonly MarketplaceId[] = ['amazon'];
+/** Transports this version has (ibmmq: use its AMQP channel with MQ_TRANSPORT=amqp for now). */
+const SUPPORTED_TRANSPORTS = ['embedded', 'amqp'] as const;
 
 /** One row per variable: the schema and the human description used in messages and the README. */
 const schema = z.object({
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   MARKETBRIDGE_DATA_DIR: z.string().min(1).default('.marketbridge'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  MQ_TRANSPORT: z.enum(['embedded', 'amqp', 'ibmmq']).default('embedded'),
+  MQ_TRANSPORT: z
+    .enum(SUPPORTED_TRANSPORTS, {
+      error: (i) =>
+        i.input === 'ibmmq'
+          ? 'the native IBM MQ transport is not available yet; use MQ_TRANSPORT=amqp with the queue manager’s AMQP channel'
+          : 'expected embedded or amqp',
+    })
+    .default('embedded'),
   MQ_INBOUND_QUEUE: z.string().min(1).default('OMS.MARKETPLACE.EVENTS'),
   MQ_OUTBOUND_QUEUE: z.string().min(1).default('MARKETPLACE.OMS.EVENTS'),
   MQ_BACKOUT_QUEUE: z.string().min(1).default('OMS.MARKETPLACE.EVENTS.BACKOUT'),
@@ -60,7 +81,16 @@ const schema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(MARKETPLACES)).min(1)),
+    .pipe(
+      z
+        .array(
+          z.enum(MARKETPLACES).refine((m) => SUPPORTED_MARKETPLACES.includes(m), {
+            error: (i) =>
+              `${String(i.input)} is not supported yet (supported: ${SUPPORTED_MARKETPLACES.join(', ')})`,
+          }),
+        )
+        .min(1),
+    ),
   AMAZON_ENDPOINT: url(['http', 'https']).default('https://sellingpartnerapi-eu.amazon.com'),
   AMAZON_LWA_ENDPOINT: url(['http', 'https']).default('https://api.amazon.com/auth/o2/token'),
   AMAZON_CLIENT_ID: z.string().min(1).optional(),
@@ -68,7 +98,12 @@ const schema = z.object({
   AMAZON_REFRESH_TOKEN: z.string().min(1).optional(),
   AMAZON_SELLER_ID: z.string().min(1).optional(),
   AMAZON_MARKETPLACE_ID: z.string().min(1).default('A21TJRUUN4KGV'),
-  AMAZON_RATE_SCALE: z.coerce.number().positive().max(1000).default(1),
+  AMAZON_RATE_SCALE: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { error: 'expected a positive number up to 1000' })
+    .transform(Number)
+    .pipe(z.number().positive({ error: 'expected a positive number up to 1000' }).max(1000))
+    .default(1),
   AMAZON_DELIST_MODE: z.enum(['zero-stock', 'delete']).default('zero-stock'),
   ACTOR_IDLE_MS: int(100).default(60_000),
   SNAPSHOT_FLUSH_MS: int(1, 10_000).default(25),
@@ -120,7 +155,7 @@ export interface LoadConfigOptions {
 
 export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config {
   const cleaned = Object.fromEntries(
-    Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+    Object.keys(schema.shape).map((k) => [k, env[k]?.trim() === '' ? undefined : env[k]?.trim()]),
   );
   const parsed = schema.safeParse(cleaned);
   const problems: string[] = parsed.success
@@ -197,21 +232,35 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
 
 /** The resolved configuration as it may be logged: secrets replaced, credentials in URLs hidden. */
 export function redactConfig(config: Config): Record<string, unknown> {
-  const hideUrl = (u: string | undefined) => {
-    if (!u) return u;
-    const parsed = new URL(u);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  };
   return {
     ...config,
-    databaseUrl: config.databaseUrl ? hideUrl(config.databaseUrl) : '(embedded PGlite)',
+    databaseUrl: config.databaseUrl ? redactUrl(config.databaseUrl) : '(embedded PGlite)',
     queue: {
       ...config.queue,
-      amqp: config.queue.amqp ? { ...config.queue.amqp, url: hideUrl(config.queue.amqp.url) } : undefined,
+      amqp: config.queue.amqp ? { ...config.queue.amqp, url: redactUrl(config.queue.amqp.url) } : undefined,
     },
-    amazon: config.amazon ? { ...config.amazon, clientSecret: '***', refreshToken: '***' } : undefined,
+    amazon: config.amazon
+      ? {
+          ...config.amazon,
+          endpoint: redactUrl(config.amazon.endpoint),
+          lwaEndpoint: redactUrl(config.amazon.lwaEndpoint),
+          clientSecret: '***',
+          refreshToken: '***',
+        }
+      : undefined,
   };
+}
+
+/** A URL as it may be shown: password and any query parameter (e.g. `?password=`) hidden. */
+export function redactUrl(u: string): string {
+  try {
+    const parsed = new URL(u);
+    if (parsed.password) parsed.password = '***';
+    for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, '***');
+    return parsed.toString();
+  } catch {
+    return '(invalid URL)';
+  }
 }
 
 /** Names and defaults of every variable, for `--help` and the README. */

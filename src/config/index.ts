@@ -6,4 +6,5 @@ export {
   loadConfig,
   type RawEnv,
   redactConfig,
+  redactUrl,
 } from './config.js';

@@ -134,14 +134,31 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       allowGlobalContext: true,
       // Keep timestamps as UTC instants and bigint ids as strings (no precision loss).
       forceUtcTimezone: true,
+      // A DATABASE_URL naming a database that does not exist is a mistake to report, not to create.
+      ensureDatabase: false,
     });
   } catch (err) {
     await embedded?.stop();
     throw err;
   }
+  try {
+    // Fails if the database does not exist (the migrator would otherwise create it silently).
+    await orm.em.getConnection().execute('select 1');
+  } catch (err) {
+    await orm.close(true);
+    await embedded?.stop();
+    const code = (err as { code?: string }).code;
+    if (code === '3D000') {
+      throw new Error(
+        `database ${new URL(clientUrl).pathname.slice(1)} does not exist (DATABASE_URL): create it first`,
+      );
+    }
+    throw new Error(`cannot connect to the database (DATABASE_URL): ${(err as Error).message}`);
+  }
   const root = orm.em;
   const url = new URL(clientUrl);
   url.password = '';
+  url.search = '';
   return {
     orm,
     embedded: !!embedded,

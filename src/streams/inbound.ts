@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { bufferTime, concatMap, defer, filter, retry, type Subscription, timer } from 'rxjs';
 import type { Clock } from '../core/clock.js';
+import { TerminalError } from '../core/errors.js';
 import { errorSummary, storableText } from '../core/text.js';
 import { decodeOmsMessage, entityKeyOf, type ListingEvent, type OmsEvent } from '../domain/oms.js';
 import type { MarketplaceId } from '../domain/types.js';
@@ -22,6 +23,8 @@ export interface InboundOptions {
   logger: Logger;
   /** Called after commit with the actor events the batch produced, in order. */
   onRouted(events: (RoutedEvent & { event: { seq: number } })[]): void;
+  /** Called once when consuming cannot go on (a terminal transport error, e.g. bad credentials). */
+  onFatal?(err: Error): void;
   /** Deliveries are committed in batches of at most `batchMax`, gathered for at most `batchMs`. */
   batchMs?: number;
   batchMax?: number;
@@ -108,6 +111,10 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       }
     }
     await Promise.all(accepts);
+    log.info(
+      { messages: items.length, actorEvents: routed.length, duplicates: duplicates.size },
+      'inbound messages committed',
+    );
   };
 
   const releaseAll = (items: Decided[]) => Promise.allSettled(items.map((it) => it.d.release()));
@@ -332,12 +339,18 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       concatMap((batch) => defer(() => ingest(batch))),
       retry({
         delay: (err, n) => {
+          if (err instanceof TerminalError) throw err; // e.g. credentials refused: retrying cannot help
           log.warn({ error: errorSummary(err), attempt: n }, 'inbound consumer restarting');
           return timer(Math.min(30_000, 250 * 2 ** Math.min(n, 7)));
         },
       }),
     )
-    .subscribe({ error: (err) => log.error({ error: errorSummary(err) }, 'inbound consumer stopped') });
+    .subscribe({
+      error: (err) => {
+        log.error({ error: errorSummary(err) }, 'inbound consumer stopped');
+        opts.onFatal?.(err instanceof Error ? err : new Error(String(err)));
+      },
+    });
 
   return { stop: () => subscription.unsubscribe(), stats };
 }

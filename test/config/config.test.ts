@@ -104,6 +104,12 @@ describe('loadConfig', () => {
       assert.equal(config.queue.transport, 'embedded');
       assert.equal(config.databaseUrl, undefined);
     });
+
+    it('treats a value of only spaces as unset', () => {
+      const config = loadConfig({ ...WITH_ALL_SECRETS, VERIFY_DELAY_MS: '   ', MQ_PREFETCH: ' ' });
+      assert.equal(config.actors.verifyDelayMs, 1000);
+      assert.equal(config.queue.prefetch, 200);
+    });
   });
 
   describe('with values set', () => {
@@ -112,7 +118,7 @@ describe('loadConfig', () => {
         ...WITH_ALL_SECRETS,
         MQ_PREFETCH: '50',
         MQ_BACKOUT_THRESHOLD: '3',
-        MARKETPLACES: ' amazon , flipkart ',
+        MARKETPLACES: ' amazon ',
         AMQP_QUEUE_CAPABILITY: 'yes',
         AMQP_ADDRESS_TEMPLATE: '/amq/queue/{queue}',
         ACTOR_IDLE_MS: '120000',
@@ -128,14 +134,13 @@ describe('loadConfig', () => {
         addressTemplate: '/amq/queue/{queue}',
         queueCapability: true,
       });
-      assert.deepEqual(config.marketplaces, ['amazon', 'flipkart']);
+      assert.deepEqual(config.marketplaces, ['amazon']);
       assert.equal(config.actors.idleMs, 120_000);
       assert.equal(config.amazon?.rateScale, 0.5);
       assert.equal(config.amazon?.delistMode, 'delete');
     });
 
     it('needs no Amazon credentials when Amazon is not enabled, or when told so', () => {
-      assert.equal(loadConfig({ MARKETPLACES: 'flipkart' }).amazon, undefined);
       const sendOnly = loadConfig({}, { requireMarketplaceCredentials: false });
       assert.equal(sendOnly.amazon, undefined);
       assert.deepEqual(sendOnly.marketplaces, ['amazon']);
@@ -145,6 +150,24 @@ describe('loadConfig', () => {
   describe('with a wrong or missing value', () => {
     const cases: { name: string; env: RawEnv; variable: string }[] = [
       { name: 'an unknown transport', env: { MQ_TRANSPORT: 'kafka' }, variable: 'MQ_TRANSPORT' },
+      { name: 'a transport not built yet', env: { MQ_TRANSPORT: 'ibmmq' }, variable: 'MQ_TRANSPORT' },
+      {
+        name: 'a marketplace not built yet',
+        env: { MARKETPLACES: 'amazon,flipkart' },
+        variable: 'MARKETPLACES',
+      },
+      { name: 'a number in hex', env: { ACTOR_IDLE_MS: '0x10' }, variable: 'ACTOR_IDLE_MS' },
+      {
+        name: 'a delay longer than a timer can wait',
+        env: { RETRY_MAX_MS: '99999999999' },
+        variable: 'RETRY_MAX_MS',
+      },
+      { name: 'a negative number', env: { VERIFY_DELAY_MS: '-5' }, variable: 'VERIFY_DELAY_MS' },
+      {
+        name: 'credentials with a broken percent-escape',
+        env: { MQ_TRANSPORT: 'amqp', AMQP_URL: 'amqp://guest:pa%zz@localhost:5672' },
+        variable: 'AMQP_URL',
+      },
       { name: 'a prefetch that is not a number', env: { MQ_PREFETCH: 'abc' }, variable: 'MQ_PREFETCH' },
       { name: 'a prefetch of zero', env: { MQ_PREFETCH: '0' }, variable: 'MQ_PREFETCH' },
       {
