@@ -1,11 +1,16 @@
 /**
  * Text that PostgreSQL can store and a log line can carry: well-formed UTF-16 (lone surrogates
- * replaced), no NUL, at most `max` characters (cut at a code-point boundary).
+ * become U+FFFD), no NUL, at most `max` characters, cut at a code-point boundary with `…`.
  */
 export function storableText(s: string, max: number): string {
-  const clean = s.toWellFormed().replaceAll('\u0000', '\uFFFD');
-  if (clean.length <= max) return clean;
-  return clean.slice(0, max).toWellFormed();
+  const clean = String(s).toWellFormed().replaceAll('\u0000', '');
+  const limit = Math.max(0, Math.floor(max));
+  if (clean.length <= limit) return clean;
+  if (limit === 0) return '';
+  let cut = clean.slice(0, limit - 1);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1); // half of a pair
+  return `${cut}…`;
 }
 
 /** A short, storable description of an error (database errors quote whole statements). */

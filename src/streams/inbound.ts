@@ -65,7 +65,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
   const log = opts.logger.child({ component: 'inbound', queue: opts.queue });
 
   const decide = (d: Delivery): Decided => {
-    const r = decodeOmsMessage(d.body, { maxBytes: opts.maxMessageBytes });
+    const r = decodeOmsMessage(d.body, { maxBytes: opts.maxMessageBytes, now: opts.clock.now() });
     if (d.deliveryCount > opts.backoutThreshold) {
       return {
         d,
