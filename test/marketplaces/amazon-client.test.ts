@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { RetryableError, TerminalError } from '../../src/core/errors.js';
+import { encodePathSegment } from '../../src/marketplaces/amazon/client.js';
 import {
   AMAZON_ERROR_CODES,
   AmazonSpApiClient,
@@ -15,6 +16,7 @@ import {
   memoryRecorder,
   never,
   type Responder,
+  type ScriptedResponse,
   scriptedFetch,
 } from './amazon-fakes.js';
 
@@ -106,6 +108,47 @@ describe('AmazonSpApiClient requests', () => {
       `/listings/2021-08-01/items/${SELLER}/a%25b%23c%3Fd`,
     ]);
     assert.equal(t.api()[0]?.url.searchParams.get('includedData'), 'summaries,offers');
+  });
+
+  it('percent-encodes a path segment of dots only', () => {
+    assert.equal(encodePathSegment('.'), '%2E');
+    assert.equal(encodePathSegment('..'), '%2E%2E');
+    assert.equal(encodePathSegment('...'), '%2E%2E%2E');
+    assert.equal(encodePathSegment('.a'), '.a');
+    assert.equal(encodePathSegment('a/b'), 'a%2Fb');
+  });
+
+  it('never sends SKU "." / ".." / "" to another path (URL parsing treats %2E as a dot): terminal, no request', async () => {
+    const t = setup(withLwa((req) => ACCEPTED(decodeURIComponent(req.url.pathname.split('/').pop()!))));
+    for (const sku of ['.', '..', '']) {
+      await assert.rejects(
+        t.client.deleteListingsItem(sku),
+        (err: unknown) =>
+          err instanceof TerminalError &&
+          err.code === AMAZON_ERROR_CODES.badRequest &&
+          /cannot be addressed/.test(err.message),
+        `SKU ${JSON.stringify(sku)}`,
+      );
+      await assert.rejects(t.client.getListingsItem(sku), TerminalError);
+    }
+    assert.equal(t.api().length, 0);
+    // Dots with other characters, or more than two, are ordinary segments.
+    for (const sku of ['...', '.a', 'a..b']) await t.client.deleteListingsItem(sku);
+    assert.deepEqual(
+      t.api().map((r) => r.url.pathname),
+      [
+        `/listings/2021-08-01/items/${SELLER}/%2E%2E%2E`,
+        `/listings/2021-08-01/items/${SELLER}/.a`,
+        `/listings/2021-08-01/items/${SELLER}/a..b`,
+      ],
+    );
+
+    const dots = setup(
+      withLwa(() => ACCEPTED('S')),
+      { sellerId: '..' },
+    );
+    await assert.rejects(dots.client.deleteListingsItem('S'), TerminalError);
+    assert.equal(dots.api().length, 0);
   });
 
   it('records every HTTP call with operation, SKU, status and attempt', async () => {
@@ -223,6 +266,7 @@ describe('AmazonSpApiClient access token', () => {
       ),
     );
     await assert.rejects(t.client.deleteListingsItem('S'), (err: unknown) => err instanceof RetryableError);
+    t.clock.advance(t.client.tokenRefreshHold().remainingMs); // the shared hold after a failure
     mode = 'network';
     await assert.rejects(
       t.client.deleteListingsItem('S'),
@@ -449,5 +493,175 @@ describe('AmazonSpApiClient rate limits', () => {
     );
     await assert.rejects(t.client.deleteListingsItem('S'));
     assert.equal(t.client.limiter('deleteListingsItem').rate, 5);
+  });
+});
+
+const QUOTA: ScriptedResponse = { status: 429, body: { errors: [{ code: 'QuotaExceeded', message: 'q' }] } };
+const PATCH = { productType: 'PRODUCT', patches: [{ op: 'delete' as const, path: '/attributes/x' }] };
+const throttledWith = (retryAfterMs?: number) => (err: unknown) =>
+  err instanceof RetryableError &&
+  err.throttled &&
+  err.status === 429 &&
+  (retryAfterMs === undefined || err.retryAfterMs === retryAfterMs);
+const tick = () => new Promise((r) => setTimeout(r, 50));
+/** Polls (real time) until `cond` holds, then waits a little more so extra sends would show. */
+async function sentWhen(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  await tick();
+}
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe('AmazonSpApiClient 429 pause', () => {
+  it('pauses the operation for every caller: nothing of it is sent until the pause ends', async () => {
+    let patch: ScriptedResponse = QUOTA;
+    const t = setup(
+      withLwa((req) => (req.method === 'PATCH' ? patch : ACCEPTED('S'))),
+      { random: () => 0, throttleBackoff: { initialMs: 1000, maxMs: 5000 } },
+    );
+    await assert.rejects(t.client.patchListingsItem('S', PATCH), throttledWith(1000));
+    assert.deepEqual(t.client.circuit('patchListingsItem'), {
+      state: 'open',
+      pausedUntil: REFERENCE_TIMESTAMP + 1000,
+      remainingMs: 1000,
+      strikes: 1,
+    });
+    assert.equal(t.client.limiter('patchListingsItem').pausedUntil, REFERENCE_TIMESTAMP + 1000);
+
+    t.clock.advance(400);
+    const during = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => t.client.patchListingsItem(`S-${i}`, PATCH)),
+    );
+    assert.ok(during.every((r) => r.status === 'rejected' && throttledWith(600)(r.reason)));
+    assert.equal(t.api().length, 1, 'nothing sent during the pause');
+    assert.equal(t.recorder.calls.filter((c) => c.operation === 'patchListingsItem').length, 1);
+    // Another operation has its own limiter and is not paused.
+    await t.client.deleteListingsItem('S');
+    assert.equal(t.client.circuit('deleteListingsItem').state, 'closed');
+
+    // Consecutive 429s double the pause, up to the cap.
+    t.clock.advance(600);
+    assert.equal(t.client.circuit('patchListingsItem').state, 'half-open');
+    for (const pause of [2000, 4000, 5000, 5000]) {
+      await assert.rejects(t.client.patchListingsItem('S', PATCH), throttledWith(pause));
+      await assert.rejects(t.client.patchListingsItem('S', PATCH), throttledWith(pause), 'not sent');
+      t.clock.advance(pause);
+    }
+    assert.equal(t.api().filter((r) => r.method === 'PATCH').length, 5);
+
+    // A success resets it: the next 429 pauses for the initial time again.
+    patch = ACCEPTED('S');
+    await t.client.patchListingsItem('S', PATCH);
+    assert.equal(t.client.circuit('patchListingsItem').state, 'closed');
+    assert.equal(t.client.circuit('patchListingsItem').strikes, 0);
+    patch = QUOTA;
+    await assert.rejects(t.client.patchListingsItem('S', PATCH), throttledWith(1000));
+  });
+
+  it('429s of requests already in flight do not escalate; after the pause one probe goes first', async () => {
+    let answer: ScriptedResponse = QUOTA;
+    let gate = deferred();
+    const t = setup(
+      withLwa(async (req) => {
+        if (req.method !== 'PATCH') return ACCEPTED('S');
+        await gate.promise;
+        return answer;
+      }),
+      { random: () => 0 },
+    );
+    const patchPaths = () => t.api().filter((r) => r.method === 'PATCH').length;
+
+    // Three requests in flight when the storm starts: one pause, not three doublings.
+    let calls = [1, 2, 3].map((i) => t.client.patchListingsItem(`S-${i}`, PATCH));
+    await sentWhen(() => patchPaths() >= 3);
+    assert.equal(patchPaths(), 3);
+    gate.resolve();
+    const first = await Promise.allSettled(calls);
+    assert.ok(first.every((r) => r.status === 'rejected' && throttledWith(1000)(r.reason)));
+    assert.equal(t.client.circuit('patchListingsItem').strikes, 1);
+
+    // Pause over: only a probe is sent; the others wait for its answer (429: paused again).
+    t.clock.advance(1000);
+    gate = deferred();
+    calls = [1, 2, 3].map((i) => t.client.patchListingsItem(`S-${i}`, PATCH));
+    await sentWhen(() => patchPaths() >= 4);
+    assert.equal(patchPaths(), 4, 'one probe');
+    gate.resolve();
+    const second = await Promise.allSettled(calls);
+    assert.ok(second.every((r) => r.status === 'rejected' && throttledWith(2000)(r.reason)));
+    assert.equal(patchPaths(), 4);
+    assert.equal(t.client.circuit('patchListingsItem').strikes, 2);
+
+    // The next probe succeeds: the waiting callers are sent too.
+    t.clock.advance(2000);
+    answer = ACCEPTED('S');
+    gate = deferred();
+    calls = [1, 2, 3].map((i) => t.client.patchListingsItem(`S-${i}`, PATCH));
+    await sentWhen(() => patchPaths() >= 5);
+    assert.equal(patchPaths(), 5, 'one probe');
+    gate.resolve();
+    const third = await Promise.all(calls);
+    assert.ok(third.every((r) => r.status === 'ACCEPTED'));
+    assert.equal(patchPaths(), 7);
+    assert.equal(t.client.circuit('patchListingsItem').state, 'closed');
+  });
+});
+
+describe('AmazonSpApiClient LWA outage', () => {
+  it('holds token refreshes for every caller after a failure, growing, reset by a success', async () => {
+    let lwaStatus = 500;
+    const t = setup(
+      withLwa(
+        () => ACCEPTED('S'),
+        () => (lwaStatus === 200 ? LWA_OK : { status: lwaStatus, body: { error: 'server_error' } }),
+      ),
+      { random: () => 0 },
+    );
+    const heldFor = (ms: number) => (err: unknown) =>
+      err instanceof RetryableError && err.retryAfterMs === ms && /held/.test(err.message);
+    await assert.rejects(
+      t.client.deleteListingsItem('S'),
+      (err: unknown) => err instanceof RetryableError && err.status === 500 && err.retryAfterMs === 1000,
+    );
+    assert.equal(t.lwa().length, 1);
+
+    t.clock.advance(300);
+    const concurrent = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => t.client.deleteListingsItem(`S-${i}`)),
+    );
+    assert.ok(concurrent.every((r) => r.status === 'rejected' && heldFor(700)(r.reason)));
+    for (let i = 0; i < 20; i++) await assert.rejects(t.client.accessToken(), heldFor(700));
+    assert.equal(t.lwa().length, 1, 'no token request during the hold');
+    assert.equal(t.api().length, 0);
+    assert.deepEqual(t.client.tokenRefreshHold(), {
+      pausedUntil: REFERENCE_TIMESTAMP + 1000,
+      remainingMs: 700,
+      failures: 1,
+    });
+
+    t.clock.advance(700);
+    await assert.rejects(
+      t.client.accessToken(),
+      (err: unknown) => err instanceof RetryableError && err.status === 500 && err.retryAfterMs === 2000,
+    );
+    assert.equal(t.lwa().length, 2);
+
+    t.clock.advance(2000);
+    lwaStatus = 200;
+    await t.client.deleteListingsItem('S');
+    assert.equal(t.lwa().length, 3);
+    assert.equal(t.client.tokenRefreshHold().failures, 0);
+
+    t.clock.advance(3600_000);
+    lwaStatus = 503;
+    await assert.rejects(
+      t.client.accessToken(),
+      (err: unknown) => err instanceof RetryableError && err.retryAfterMs === 1000,
+    );
   });
 });

@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -79,6 +80,46 @@ function manual(clock: Clock): ManualClock {
   return clock;
 }
 
+/** Retries a call after each RetryableError's retryAfterMs (real time), as a backing-off caller would. */
+async function untilDone<T>(call: () => Promise<T>, maxAttempts = 30): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof RetryableError) || attempt >= maxAttempts) throw err;
+      await new Promise((r) => setTimeout(r, err.retryAfterMs ?? 100));
+    }
+  }
+}
+
+/** A request over node:http, which sends the path exactly as given (fetch would normalise it). */
+function rawPath(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+) {
+  const u = new URL(base);
+  return new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: text === '' ? undefined : (JSON.parse(text) as unknown),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
 /** A raw request to the sandbox (for headers and bodies the client does not expose). */
 async function raw(url: string, init: RequestInit = {}) {
   const res = await fetch(url, init);
@@ -140,14 +181,58 @@ describe('sandbox LWA', () => {
     assert.match(await client.accessToken(), /^Atza\|/);
   });
 
-  it('LWA 5xx is retryable and the next refresh succeeds', async () => {
-    const { client, control } = await harness();
+  it('LWA 5xx is retryable and the next refresh (after the hold) succeeds', async () => {
+    const { client, control, clock } = await harness();
     control.failLwaNext(1, 500);
     await assert.rejects(
       client.accessToken(),
-      (err: unknown) => err instanceof RetryableError && err.status === 500,
+      (err: unknown) => err instanceof RetryableError && err.status === 500 && (err.retryAfterMs ?? 0) > 0,
     );
+    manual(clock).advance(client.tokenRefreshHold().remainingMs);
     assert.match(await client.accessToken(), /^Atza\|/);
+  });
+  it('during an LWA outage the callers share one backoff: no token request while it holds', async () => {
+    const { adapter, client, control, clock } = await harness({ client: { random: () => 0 } });
+    control.failLwaNext(2, 500);
+    const update = (i: number) => adapter.update({ sku: `SKU-${i}`, quantity: i });
+    const first = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => update(i)));
+    assert.ok(first.every((r) => r.status === 'rejected' && r.reason instanceof RetryableError));
+    assert.equal(control.counters().lwaToken.calls, 1, 'concurrent callers share one refresh');
+    // During the hold, 20 concurrent and 20 successive calls send no token request.
+    manual(clock).advance(500);
+    const held = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => update(i)));
+    for (let i = 0; i < 20; i++) {
+      await assert.rejects(
+        update(i),
+        (err: unknown) => err instanceof RetryableError && err.retryAfterMs === 500,
+      );
+    }
+    assert.ok(
+      held.every(
+        (r) => r.status === 'rejected' && r.reason instanceof RetryableError && r.reason.retryAfterMs === 500,
+      ),
+    );
+    assert.equal(control.counters().lwaToken.calls, 1);
+    // Hold over: the next refresh fails again and holds twice as long; then LWA is back.
+    manual(clock).advance(500);
+    await assert.rejects(
+      update(0),
+      (err: unknown) => err instanceof RetryableError && err.status === 500 && err.retryAfterMs === 2000,
+    );
+    manual(clock).advance(2000);
+    for (let i = 0; i < 20; i++) {
+      assert.equal((await update(i)).status, 'accepted');
+      manual(clock).advance(100); // the sandbox's bucket refills on its (manual) clock
+    }
+    assert.deepEqual(control.counters().lwaToken, {
+      calls: 3,
+      ok: 1,
+      throttled: 0,
+      unauthorized: 0,
+      clientErrors: 0,
+      serverErrors: 2,
+    });
+    assert.equal(client.tokenRefreshHold().failures, 0);
   });
 });
 
@@ -321,6 +406,56 @@ describe('sandbox listings', () => {
     });
   }
 
+  it('SKUs "." and "..": the client refuses them (fetch would collapse the path), nothing is stored', async () => {
+    const { adapter, control } = await harness({ sandbox: { applyDelayMs: 0 } });
+    for (const sku of ['.', '..']) {
+      await assert.rejects(
+        adapter.update({ sku, quantity: 1 }),
+        (err: unknown) => err instanceof TerminalError && err.code === AMAZON_ERROR_CODES.badRequest,
+      );
+      await assert.rejects(adapter.upsert({ ...TV_DRAFT, sku }), TerminalError);
+    }
+    assert.equal(control.counters().patchListingsItem.calls + control.counters().putListingsItem.calls, 0);
+    assert.deepEqual(control.snapshot(), {});
+  });
+
+  it('decodes %2E segments to the literal SKU and answers 400 for an empty SKU', async () => {
+    const { client, control, sandbox } = await harness({ sandbox: { applyDelayMs: 0 } });
+    const headers = { 'x-amz-access-token': await client.accessToken(), 'content-type': 'application/json' };
+    const path = (sku: string) => `/listings/2021-08-01/items/${SELLER}/${sku}?marketplaceIds=${MP}`;
+    const body = {
+      productType: 'PRODUCT',
+      patches: [
+        {
+          op: 'replace',
+          path: '/attributes/fulfillment_availability',
+          value: [{ fulfillment_channel_code: 'DEFAULT', quantity: 3 }],
+        },
+      ],
+    };
+    for (const [segment, sku] of [
+      ['%2E', '.'],
+      ['%2e%2E', '..'],
+    ]) {
+      const res = await rawPath(sandbox.url, 'PATCH', path(segment!), headers, body);
+      assert.equal(res.status, 200);
+      assert.equal((res.body as { sku: string; status: string }).sku, sku);
+    }
+    for (const method of ['PATCH', 'PUT', 'GET', 'DELETE']) {
+      const empty = await rawPath(
+        sandbox.url,
+        method,
+        path(''),
+        headers,
+        method === 'GET' || method === 'DELETE' ? undefined : body,
+      );
+      assert.equal(empty.status, 400, method);
+      assert.equal((empty.body as { errors: { code: string }[] }).errors[0]?.code, 'InvalidInput');
+    }
+    assert.deepEqual(Object.keys(control.snapshot()).sort(), ['.', '..']);
+    assert.equal(control.snapshot()['.']?.quantity, 3);
+  });
+
   it('answers match the model: Item, submission, 404 ErrorList, headers', async () => {
     const { client, sandbox } = await harness({ sandbox: { applyDelayMs: 0 } });
     const token = await client.accessToken();
@@ -391,7 +526,10 @@ describe('sandbox rate limits', () => {
       (r) => r.status === 'rejected' && r.reason instanceof RetryableError && r.reason.throttled,
     );
     assert.ok(throttled.length >= 1, JSON.stringify(results));
-    assert.equal(control.counters().patchListingsItem.throttled, throttled.length);
+    // The first 429 pauses the operation: later calls fail fast without a request (not counted).
+    const c = control.counters().patchListingsItem;
+    assert.ok(c.throttled >= 1 && c.throttled <= throttled.length, JSON.stringify(c));
+    assert.equal(c.calls, c.ok + c.throttled);
   });
 
   it('a lower advertised rate is adopted from the first answer and then respected (F3)', async () => {
@@ -432,6 +570,25 @@ describe('sandbox rate limits', () => {
     // 20 req/s, burst 5: at least (30 - 5) / 20 s; close to it (within the safety margins).
     assert.ok(elapsedMs >= 1200, `too fast: ${elapsedMs} ms`);
     assert.ok(elapsedMs < 2600, `too slow: ${elapsedMs} ms`);
+  });
+
+  it('a 429 storm pauses the operation: few 429s, and every update lands after retryAfterMs', async () => {
+    const { adapter, client, control } = await harness({ clock: systemClock });
+    control.throttleFor(3000, 'patchListingsItem');
+    const started = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => untilDone(() => adapter.update({ sku: `SKU-${i}`, quantity: i }))),
+    );
+    const elapsedMs = performance.now() - started;
+    assert.ok(results.every((r) => r.status === 'accepted'));
+    const c = control.counters().patchListingsItem;
+    // The requests in flight when the storm began (≤ the bucket), then one probe per pause.
+    assert.ok(c.throttled <= 6, `${c.throttled} throttled PATCHes`);
+    assert.equal(c.ok, 20);
+    assert.ok(elapsedMs >= 3000, `${elapsedMs} ms: nothing can succeed during the storm`);
+    // Pauses of ~1 s, ~2 s, ~4 s (jitter shortens each by up to 25 %) cover the 3 s storm.
+    assert.ok(elapsedMs < 9500, `${elapsedMs} ms`);
+    assert.equal(client.circuit('patchListingsItem').state, 'closed');
   });
 
   it('5xx is retryable', async () => {

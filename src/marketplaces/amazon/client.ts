@@ -6,6 +6,15 @@
  * token expired mid-way, §4 F5), always through the operation's limiter, and reports each HTTP
  * request to the CallRecorder. It never retries 429/5xx itself: it throws RetryableError and the
  * caller backs off. Validation and authorisation problems throw TerminalError.
+ *
+ * Shared backoffs (per client, i.e. per seller account), so many callers do not multiply the load
+ * on a struggling server:
+ *  - a 429 pauses that operation for every caller (TokenBucketLimiter circuit): calls made during
+ *    the pause throw a throttled RetryableError without a request;
+ *  - a retryable LWA failure holds token refreshes: `accessToken()` throws a RetryableError
+ *    without a request until the hold ends.
+ * Both grow 1 s, 2 s, 4 s … 60 s (with jitter) while failures continue, reset on success, and put
+ * the remaining time in `retryAfterMs`.
  */
 import type { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
@@ -16,7 +25,10 @@ import { type FetchedResponse, type FetchLike, fetchText, parseJson } from '../h
 import type { CallRecorder } from '../types.js';
 import { noopRecorder } from '../types.js';
 import {
+  type BackoffOptions,
+  backoffDelay,
   CALL_PRIORITY,
+  type CircuitView,
   createListingsLimiters,
   type ListingsOperation,
   type RateLimit,
@@ -86,6 +98,22 @@ export interface AmazonSpApiClientOptions {
    * until the secret changes or this much time has passed. Default 5 min.
    */
   authFailureHoldMs?: number;
+  /** Pause of an operation after a 429, per consecutive 429. Default 1 s doubling to 60 s. */
+  throttleBackoff?: BackoffOptions;
+  /** Hold of token refreshes after a retryable LWA failure. Default 1 s doubling to 60 s. */
+  lwaBackoff?: BackoffOptions;
+  /** Jitter source for both backoffs (tests). Default Math.random. */
+  random?: () => number;
+}
+
+/** The shared hold of token refreshes after retryable LWA failures. */
+export interface TokenRefreshHold {
+  /** Epoch ms until which no token request is sent (0 when never held). */
+  pausedUntil: number;
+  /** Remaining hold in ms (0 when not held). */
+  remainingMs: number;
+  /** Consecutive retryable LWA failures since the last success. */
+  failures: number;
 }
 
 export interface AmazonCallOptions {
@@ -140,6 +168,9 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   private token: CachedToken | null = null;
   private refreshing: Promise<string> | null = null;
   private authFailure: { secret: string; at: number; error: TerminalError } | null = null;
+  private readonly lwaBackoff: BackoffOptions;
+  private readonly random: () => number;
+  private lwaHold: { until: number; failures: number; error: string } = { until: 0, failures: 0, error: '' };
 
   constructor(private readonly opts: AmazonSpApiClientOptions) {
     this.sellerId = opts.sellerId;
@@ -153,12 +184,29 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
     this.authFailureHoldMs = opts.authFailureHoldMs ?? 5 * 60_000;
-    this.limiters = createListingsLimiters(opts.rateScale ?? 1, opts.rateLimits);
+    this.lwaBackoff = opts.lwaBackoff ?? {};
+    this.random = opts.random ?? Math.random;
+    this.limiters = createListingsLimiters(opts.rateScale ?? 1, opts.rateLimits, {
+      clock: this.clock,
+      throttleBackoff: opts.throttleBackoff,
+      random: this.random,
+    });
   }
 
   /** The limiter of one operation (current rate, tokens), for metrics and tests. */
   limiter(op: ListingsOperation): TokenBucketLimiter {
     return this.limiters[op];
+  }
+
+  /** The 429 circuit of one operation (pause after throttling), for metrics and tests. */
+  circuit(op: ListingsOperation): CircuitView {
+    return this.limiters[op].circuit;
+  }
+
+  /** The hold of token refreshes after LWA failures, for metrics and tests. */
+  tokenRefreshHold(): TokenRefreshHold {
+    const { until, failures } = this.lwaHold;
+    return { pausedUntil: until, remainingMs: Math.max(0, until - this.clock.now()), failures };
   }
 
   /** `null` when the SKU does not exist (404). */
@@ -203,11 +251,22 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     return this.parse(res, ListingsItemSubmissionResponseSchema, 'deleteListingsItem');
   }
 
-  /** A valid access token, refreshed through LWA when missing or within 60 s of expiry. */
+  /**
+   * A valid access token, refreshed through LWA when missing or within 60 s of expiry. Concurrent
+   * callers share one refresh; after a retryable LWA failure, calls fail fast (RetryableError with
+   * retryAfterMs) until the hold ends.
+   */
   async accessToken(): Promise<string> {
     const t = this.token;
     if (t && this.clock.now() < t.expiresAt - TOKEN_EARLY_REFRESH_MS) return t.value;
     if (!this.refreshing) {
+      const held = this.lwaHold.until - this.clock.now();
+      if (held > 0) {
+        throw new RetryableError(
+          `LWA token refresh held for ${held} ms after ${this.lwaHold.failures} failure(s) (not sent): ${this.lwaHold.error}`,
+          { retryAfterMs: held },
+        );
+      }
       this.refreshing = this.refresh().finally(() => {
         this.refreshing = null;
       });
@@ -233,11 +292,11 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   ): Promise<FetchedResponse | null> {
     const p = opts.priority ?? defaultPriority;
     const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
-    const url = this.url(sku, query);
+    const url = this.url(op, sku, query);
     for (let attempt = 1; ; attempt++) {
       const token = await this.accessToken();
-      const outcome = await this.limiters[op].schedule(priority, () =>
-        this.send(op, method, url, sku, body, token, attempt, opts.signal),
+      const outcome = await this.limiters[op].schedule(priority, (ticket) =>
+        this.send(op, method, url, sku, body, token, attempt, ticket, opts.signal),
       );
       if (outcome.kind === 'ok') {
         return outcome.res.status === 404 ? null : outcome.res;
@@ -252,14 +311,24 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     }
   }
 
-  private url(sku: string, query: Record<string, string[]>): string {
+  private url(op: ListingsOperation, sku: string, query: Record<string, string[]>): string {
     // One path segment each: SKUs contain '/', '+', ',', spaces and non-ASCII (§4 F22).
-    const path = `${LISTINGS_ITEMS_PATH}/${encodeURIComponent(this.sellerId)}/${encodeURIComponent(sku)}`;
+    const path = `${LISTINGS_ITEMS_PATH}/${encodePathSegment(this.sellerId)}/${encodePathSegment(sku)}`;
     // Multi-value parameters are comma-joined (collectionFormat csv); values are encoded each.
     const qs = Object.entries(query)
       .map(([k, vs]) => `${encodeURIComponent(k)}=${vs.map(encodeURIComponent).join(',')}`)
       .join('&');
-    return `${this.endpoint}${path}${qs ? `?${qs}` : ''}`;
+    const url = `${this.endpoint}${path}${qs ? `?${qs}` : ''}`;
+    // fetch parses URLs per WHATWG, which removes '.'/'..' segments and treats '%2E' as a dot too:
+    // SKU '.' would be sent to `/items/SELLER/`, '..' to `/items/`. Never send to another resource.
+    const sent = new URL(url).pathname;
+    if (sku === '' || this.sellerId === '' || !sent.endsWith(path)) {
+      throw new TerminalError(
+        `${op}: SKU ${JSON.stringify(sku)} of seller ${JSON.stringify(this.sellerId)} cannot be addressed in a URL path (would be sent to ${sent}); not sent`,
+        { code: AMAZON_ERROR_CODES.badRequest },
+      );
+    }
+    return url;
   }
 
   /** One HTTP request, recorded; maps the status to an outcome or a classified error. */
@@ -271,6 +340,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     body: unknown,
     token: string,
     attempt: number,
+    ticket: number,
     signal: AbortSignal | undefined,
   ): Promise<Outcome> {
     if (signal?.aborted) throw signal.reason;
@@ -289,7 +359,10 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       if (body !== undefined) init.body = JSON.stringify(body);
       const res = await fetchText(this.fetchFn, url, init, this.timeoutMs, signal);
       status = res.status;
-      this.limiters[op].adoptRate(res.headers.get('x-amzn-ratelimit-limit'));
+      const limiter = this.limiters[op];
+      limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit'));
+      // Any answer but 429 (and 5xx, which says nothing about quota) closes the 429 circuit.
+      if (res.status !== 429 && res.status < 500) limiter.succeeded(ticket);
 
       if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
       if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
@@ -298,11 +371,12 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       errorText = describe(errors, res.status);
       if (res.status === 429) {
         throttled = true;
-        void this.limiters[op].penalize();
-        throw new RetryableError(`${op}: throttled (${errorText})`, {
+        // Pauses the operation for every caller; the remaining pause is when to come back.
+        const pauseMs = limiter.throttled(ticket);
+        throw new RetryableError(`${op}: throttled (${errorText}), paused ${pauseMs} ms`, {
           throttled: true,
           status: 429,
-          retryAfterMs: this.limiters[op].settings.refillIntervalMs,
+          retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
         });
       }
       if (res.status === 403 && errors.some((e) => e.details === TOKEN_EXPIRED_DETAILS)) {
@@ -353,6 +427,18 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     return parsed.data;
   }
 
+  /** After a retryable LWA failure: holds further refreshes, longer with each failure in a row. */
+  private holdRefreshes(err: RetryableError, errorText: string): RetryableError {
+    const failures = this.lwaHold.failures + 1;
+    const holdMs = backoffDelay(failures, this.lwaBackoff, this.random);
+    this.lwaHold = { until: this.clock.now() + holdMs, failures, error: errorText };
+    return new RetryableError(err.message, {
+      status: err.status,
+      retryAfterMs: Math.max(err.retryAfterMs ?? 0, holdMs),
+      cause: err.cause ?? err,
+    });
+  }
+
   private async refresh(): Promise<string> {
     const secret = await this.opts.clientSecret();
     const held = this.authFailure;
@@ -390,6 +476,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
         if (!ok.success) throw new RetryableError('LWA: token response without access_token/expires_in');
         this.token = { value: ok.data.access_token, expiresAt: this.clock.now() + ok.data.expires_in * 1000 };
         this.authFailure = null;
+        this.lwaHold = { until: 0, failures: 0, error: '' };
         return ok.data.access_token;
       }
       const lwa = LwaErrorSchema.safeParse(json);
@@ -422,6 +509,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       throw error;
     } catch (err) {
       if (errorText === null) errorText = err instanceof Error ? err.message : String(err);
+      if (err instanceof RetryableError) throw this.holdRefreshes(err, errorText);
       throw err;
     } finally {
       this.recorder.record({
@@ -437,6 +525,14 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       });
     }
   }
+}
+
+/**
+ * One path segment. A segment of dots only is percent-encoded (`%2E`) so it is not a relative
+ * reference; note that WHATWG URL parsing (fetch) still treats `%2E` as a dot, see `url()`.
+ */
+export function encodePathSegment(segment: string): string {
+  return /^\.+$/.test(segment) ? segment.replace(/\./g, '%2E') : encodeURIComponent(segment);
 }
 
 function apiErrors(text: string): AmazonApiError[] {

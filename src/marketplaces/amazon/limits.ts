@@ -12,8 +12,15 @@
  *    bucket; the missing token covers exactly that one early refill;
  *  - refills only happen on Bottleneck's heartbeat, so they are never early.
  * In steady state this runs at ≈95 % of the published rate.
+ *
+ * A 429 means our model of the server's bucket is wrong (another app, a changed plan, a storm):
+ * the operation then pauses entirely (see CircuitView) for 1 s, 2 s, 4 s … 60 s with jitter while
+ * 429s continue, and resumes with one probe request.
  */
 import Bottleneck from 'bottleneck';
+import type { Clock } from '../../core/clock.js';
+import { systemClock } from '../../core/clock.js';
+import { RetryableError } from '../../core/errors.js';
 import type { CallPriority } from '../../domain/types.js';
 
 export interface RateLimit {
@@ -98,7 +105,55 @@ export function tokenBucketSettings(rate: number, burst: number): TokenBucketSet
   return { rate, burst, capacity, refillIntervalMs, heartbeatMs, maxConcurrent };
 }
 
+/** Exponential backoff with jitter: 1 s, 2 s, 4 s … capped (defaults), each shortened by up to 25 %. */
+export interface BackoffOptions {
+  /** Pause after the first failure. Default 1000 ms. */
+  initialMs?: number;
+  /** Cap of the exponential growth. Default 60,000 ms. */
+  maxMs?: number;
+}
+
+export const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 60_000 } as const;
+const BACKOFF_JITTER = 0.25;
+
+/** The pause after `failures` consecutive failures (≥ 1); `random` in [0, 1) picks the jitter. */
+export function backoffDelay(
+  failures: number,
+  opts: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
+  const initial = opts.initialMs ?? DEFAULT_BACKOFF.initialMs;
+  const max = opts.maxMs ?? DEFAULT_BACKOFF.maxMs;
+  const exp = Math.min(max, initial * 2 ** Math.min(30, Math.max(0, failures - 1)));
+  return Math.max(1, Math.round(exp * (1 - BACKOFF_JITTER * random())));
+}
+
+export interface TokenBucketLimiterOptions {
+  /** Time source of the 429 pause. Default the system clock. */
+  clock?: Clock;
+  /** Growth of the 429 pause. */
+  throttleBackoff?: BackoffOptions;
+  /** Jitter source (tests). Default Math.random. */
+  random?: () => number;
+}
+
+/**
+ * The 429 circuit of one operation: `closed` sends normally; `open` (a 429 was answered, the pause
+ * has not ended) sends nothing; `half-open` (the pause ended, no success yet) lets one probe
+ * through while the other callers wait for its answer.
+ */
+export interface CircuitView {
+  state: 'closed' | 'open' | 'half-open';
+  /** Epoch ms until which nothing is sent (0 when never throttled). */
+  pausedUntil: number;
+  /** Remaining pause in ms (0 unless open). */
+  remainingMs: number;
+  /** Consecutive 429s (pauses opened) since the last success. */
+  strikes: number;
+}
+
 const REDIRECT = Symbol('redirect');
+const RECHECK = Symbol('recheck');
 
 /**
  * One operation's token bucket. Wraps a Bottleneck limiter; a new rate is adopted by replacing the
@@ -109,14 +164,30 @@ export class TokenBucketLimiter {
   private limiter: Bottleneck;
   private current: TokenBucketSettings;
   private stopped = false;
+  private readonly clock: Clock;
+  private readonly throttleBackoff: BackoffOptions;
+  private readonly random: () => number;
+  // 429 circuit: see CircuitView. Tickets number the requests in the order they are sent.
+  private ticketSeq = 0;
+  private strikes = 0;
+  private pauseUntil = 0;
+  /** The last ticket sent before the current pause opened: its 429s do not escalate the pause. */
+  private pauseTicket = 0;
+  /** Settles when the half-open probe has been answered. */
+  private probing: Promise<void> | null = null;
+  private draining: Promise<void> = Promise.resolve();
 
   constructor(
     readonly name: string,
     rate: number,
     readonly burst: number,
+    opts: TokenBucketLimiterOptions = {},
   ) {
     this.current = tokenBucketSettings(rate, burst);
     this.limiter = this.build(this.current, this.current.capacity);
+    this.clock = opts.clock ?? systemClock;
+    this.throttleBackoff = opts.throttleBackoff ?? {};
+    this.random = opts.random ?? Math.random;
   }
 
   /** Effective rate in requests per second. */
@@ -128,16 +199,67 @@ export class TokenBucketLimiter {
     return this.current;
   }
 
-  /** Runs `fn` when a token is available; lower `priority` first (see CALL_PRIORITY). */
-  async schedule<T>(priority: number, fn: () => Promise<T>): Promise<T> {
-    if (this.stopped) throw new Error(`limiter ${this.name} is stopped`);
-    const limiter = this.limiter;
-    const result = await limiter.schedule({ priority }, async () => {
-      if (limiter !== this.limiter) return REDIRECT;
-      return fn();
-    });
-    if (result === REDIRECT) return this.schedule(priority, fn);
-    return result as T;
+  /**
+   * Runs `fn` when a token is available; lower `priority` first (see CALL_PRIORITY). `fn` gets a
+   * ticket to report its answer with (`throttled` / `succeeded`).
+   *
+   * While a 429 pause is open this throws a throttled RetryableError at once (retryAfterMs = the
+   * remaining pause) and `fn` is not run, also for jobs already queued. After the pause one probe
+   * is run; the other callers wait for its answer.
+   */
+  async schedule<T>(priority: number, fn: (ticket: number) => Promise<T>): Promise<T> {
+    for (;;) {
+      if (this.stopped) throw new Error(`limiter ${this.name} is stopped`);
+      await this.admit();
+      const limiter = this.limiter;
+      const result = await limiter.schedule({ priority }, async () => {
+        if (limiter !== this.limiter) return REDIRECT;
+        // Checked again right before sending: the pause may have opened while this job waited.
+        const gate = this.gate();
+        if (gate === RECHECK) return RECHECK;
+        const ticket = ++this.ticketSeq;
+        return gate === 'probe' ? this.probe(() => fn(ticket)) : fn(ticket);
+      });
+      if (result === REDIRECT || result === RECHECK) continue;
+      return result as T;
+    }
+  }
+
+  /** The 429 circuit (for metrics and tests). */
+  get circuit(): CircuitView {
+    const now = this.clock.now();
+    const remainingMs = Math.max(0, this.pauseUntil - now);
+    const state = remainingMs > 0 ? 'open' : this.strikes > 0 ? 'half-open' : 'closed';
+    return { state, pausedUntil: this.pauseUntil, remainingMs, strikes: this.strikes };
+  }
+
+  /** Epoch ms until which no request of this operation is sent. */
+  get pausedUntil(): number {
+    return this.pauseUntil;
+  }
+
+  /**
+   * A request (by its ticket) was answered 429. Opens the pause, or doubles it when the 429 is
+   * for a request sent after the previous pause opened; a 429 of a request already in flight when
+   * the pause opened does not escalate. Returns the remaining pause in ms.
+   */
+  throttled(ticket: number): number {
+    const now = this.clock.now();
+    if (this.strikes === 0 || ticket > this.pauseTicket) {
+      this.strikes++;
+      this.pauseUntil = Math.max(
+        this.pauseUntil,
+        now + backoffDelay(this.strikes, this.throttleBackoff, this.random),
+      );
+      this.pauseTicket = this.ticketSeq;
+      void this.penalize().catch(() => {});
+    }
+    return Math.max(0, this.pauseUntil - now);
+  }
+
+  /** A request (by its ticket) was answered without a 429: closes the circuit. */
+  succeeded(ticket: number): void {
+    if (this.strikes > 0 && ticket > this.pauseTicket) this.strikes = 0;
   }
 
   /**
@@ -162,11 +284,55 @@ export class TokenBucketLimiter {
     return true;
   }
 
+  /** Fails fast while the pause is open; waits while a half-open probe is in flight. */
+  private async admit(): Promise<void> {
+    for (;;) {
+      this.throwIfPaused();
+      if (this.strikes === 0 || this.probing === null) return;
+      await this.probing;
+    }
+  }
+
+  private gate(): 'send' | 'probe' | typeof RECHECK {
+    this.throwIfPaused();
+    if (this.strikes === 0) return 'send';
+    return this.probing === null ? 'probe' : RECHECK;
+  }
+
+  private throwIfPaused(): void {
+    const remaining = this.pauseUntil - this.clock.now();
+    if (remaining > 0) {
+      throw new RetryableError(`${this.name}: paused for ${remaining} ms after 429 (not sent)`, {
+        throttled: true,
+        status: 429,
+        retryAfterMs: remaining,
+      });
+    }
+  }
+
+  private probe<T>(run: () => Promise<T>): Promise<T> {
+    const p = run();
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.probing = settled;
+    void settled.then(() => {
+      if (this.probing === settled) this.probing = null;
+    });
+    return p;
+  }
+
   /** After a 429: the server's bucket is empty, so ours is too. */
-  async penalize(): Promise<void> {
-    const limiter = this.limiter;
-    const tokens = await limiter.currentReservoir();
-    if (tokens != null && tokens > 0) await limiter.incrementReservoir(-tokens);
+  penalize(): Promise<void> {
+    // Serialised: two drains reading the same count would leave the reservoir negative.
+    const run = async () => {
+      const limiter = this.limiter;
+      const tokens = await limiter.currentReservoir();
+      if (tokens != null && tokens > 0) await limiter.incrementReservoir(-tokens);
+    };
+    this.draining = this.draining.then(run, run);
+    return this.draining;
   }
 
   /** Tokens available now (for metrics and tests). */
@@ -196,18 +362,25 @@ export class TokenBucketLimiter {
 }
 
 /** One operation's token bucket for a published `rate`/`burst`; `scale` speeds up tests. */
-export function createLimiter(rate: number, burst: number, scale = 1, name = 'amazon'): TokenBucketLimiter {
-  return new TokenBucketLimiter(name, rate * scale, burst);
+export function createLimiter(
+  rate: number,
+  burst: number,
+  scale = 1,
+  name = 'amazon',
+  opts: TokenBucketLimiterOptions = {},
+): TokenBucketLimiter {
+  return new TokenBucketLimiter(name, rate * scale, burst, opts);
 }
 
 /** The Listings Items limiters of one seller account, with optional per-operation overrides. */
 export function createListingsLimiters(
   scale = 1,
   overrides: Partial<Record<ListingsOperation, RateLimit>> = {},
+  opts: TokenBucketLimiterOptions = {},
 ): Record<ListingsOperation, TokenBucketLimiter> {
   const make = (op: ListingsOperation) => {
     const l = overrides[op] ?? AMAZON_RATE_LIMITS[op];
-    return createLimiter(l.rate, l.burst, scale, `amazon:${op}`);
+    return createLimiter(l.rate, l.burst, scale, `amazon:${op}`, opts);
   };
   return {
     getListingsItem: make('getListingsItem'),

@@ -516,6 +516,11 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
             : errorList('InternalFailure', 'We encountered an internal error. Please try again.');
         return send({ status: failure, body }, false);
       }
+      // `/items/SELLER/` matches the route with an empty SKU: there is no such listing (the router
+      // already decoded the segments, so `%2E` arrives as the literal SKU '.').
+      if (sellerId === '' || sku === '') {
+        return send(badRequest(`Invalid ${sellerId === '' ? 'sellerId' : 'sku'}: must not be empty.`), true);
+      }
       const marketplaceIds = csv(req.query.marketplaceIds);
       if (marketplaceIds.length === 0) {
         return send(badRequest('Missing required parameter: marketplaceIds.'), true);
