@@ -191,7 +191,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`elapsed this run        ${((Date.now() - started) / 1000).toFixed(1)} s`);
     out(`OMS events (event_log)  ${formatCounts(outcomes)}`);
     out(`Amazon listings         ${formatCounts(states)}`);
-    out('Amazon calls            (all runs on this data folder)');
+    out('Amazon calls            (all runs on this database)');
     for (const c of calls)
       out(`  ${c.operation.padEnd(22)}${String(c.calls).padStart(6)}   429s: ${c.throttled}`);
     out(`429 responses           ${total429}`);
