@@ -5,7 +5,7 @@ import { type App, startApp } from '../app.js';
 import { type Config, loadConfig, type RawEnv } from '../config/index.js';
 import { decodeOmsMessage, type OmsEvent } from '../domain/oms.js';
 import { LISTING_REST_STATES } from '../machines/index.js';
-import { createAmazonSandbox, SANDBOX_CREDENTIALS } from '../marketplaces/amazon/index.js';
+import { createAmazonSandbox, sandboxEnv } from '../marketplaces/amazon/index.js';
 import {
   callsPerOperation,
   coalescedUpdates,
@@ -84,13 +84,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       MARKETBRIDGE_DATA_DIR: dataDir,
       MQ_TRANSPORT: 'embedded',
       MARKETPLACES: 'amazon',
-      AMAZON_ENDPOINT: sandbox.url,
-      AMAZON_LWA_ENDPOINT: sandbox.url,
-      AMAZON_CLIENT_ID: SANDBOX_CREDENTIALS.clientId,
-      AMAZON_CLIENT_SECRET: SANDBOX_CREDENTIALS.clientSecret,
-      AMAZON_REFRESH_TOKEN: SANDBOX_CREDENTIALS.refreshToken,
-      AMAZON_SELLER_ID: SANDBOX_CREDENTIALS.sellerId,
-      AMAZON_RATE_SCALE: '1',
+      ...sandboxEnv(sandbox.url),
     });
     if (opts.fresh && config.databaseUrl) {
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir });

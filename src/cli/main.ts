@@ -5,7 +5,7 @@ import { createTransport, startApp } from '../app.js';
 import { ConfigError, type LoadConfigOptions, loadConfig, type RawEnv } from '../config/index.js';
 import { createLogger } from '../core/logger.js';
 import { errorSummary } from '../core/text.js';
-import { createAmazonSandbox, SANDBOX_CREDENTIALS } from '../marketplaces/amazon/index.js';
+import { createAmazonSandbox, sandboxEnv } from '../marketplaces/amazon/index.js';
 import { migrate, openDatabase } from '../persistence/database.js';
 import { runDemo } from './demo.js';
 
@@ -134,15 +134,7 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
       });
       await sandbox.start(o.port);
       out(`Amazon sandbox on ${sandbox.url}. In another shell, point marketbridge at it:`);
-      out(
-        `  export AMAZON_ENDPOINT=${sandbox.url} AMAZON_LWA_ENDPOINT=${sandbox.url} AMAZON_RATE_SCALE=${o.rateScale}`,
-      );
-      out(
-        `  export AMAZON_CLIENT_ID=${SANDBOX_CREDENTIALS.clientId} AMAZON_CLIENT_SECRET=${SANDBOX_CREDENTIALS.clientSecret}`,
-      );
-      out(
-        `  export AMAZON_REFRESH_TOKEN='${SANDBOX_CREDENTIALS.refreshToken}' AMAZON_SELLER_ID=${SANDBOX_CREDENTIALS.sellerId}`,
-      );
+      for (const [k, v] of Object.entries(sandboxEnv(sandbox.url, o.rateScale))) out(`  export ${k}='${v}'`);
       out('  npx marketbridge start');
       await onSignals(() => sandbox.stop(), out);
     });

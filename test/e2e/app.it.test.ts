@@ -7,11 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { type App, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
-import {
-  type AmazonSandbox,
-  createAmazonSandbox,
-  SANDBOX_CREDENTIALS,
-} from '../../src/marketplaces/amazon/index.js';
+import { type AmazonSandbox, createAmazonSandbox, sandboxEnv } from '../../src/marketplaces/amazon/index.js';
 import { callsPerOperation, pendingActorEvents } from '../../src/ops/report.js';
 import { createEmbeddedTransport } from '../../src/streams/embedded.js';
 import { createTestDatabase, type TestDatabase, waitFor } from '../helpers/db.js';
@@ -93,12 +89,7 @@ describe('marketbridge end to end: OMS feed → Amazon sandbox (real PostgreSQL,
     loadConfig({
       DATABASE_URL: t.url,
       MQ_TRANSPORT: 'embedded',
-      AMAZON_ENDPOINT: sandbox.url,
-      AMAZON_LWA_ENDPOINT: sandbox.url,
-      AMAZON_CLIENT_ID: SANDBOX_CREDENTIALS.clientId,
-      AMAZON_CLIENT_SECRET: SANDBOX_CREDENTIALS.clientSecret,
-      AMAZON_REFRESH_TOKEN: SANDBOX_CREDENTIALS.refreshToken,
-      AMAZON_SELLER_ID: SANDBOX_CREDENTIALS.sellerId,
+      ...sandboxEnv(sandbox.url),
       VERIFY_DELAY_MS: '50',
       RETRY_BASE_MS: '50',
       RETRY_MAX_MS: '1000',

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { TerminalError } from '../../src/core/errors.js';
+import { decodeOmsMessage } from '../../src/domain/oms.js';
 import type { ListingDraft } from '../../src/domain/types.js';
 import { AmazonListingAdapter, AmazonSpApiClient } from '../../src/marketplaces/amazon/index.js';
 import { ACCEPTED, isLwa, LWA_OK, type ScriptedResponse, scriptedFetch, TV_DRAFT } from './amazon-fakes.js';
@@ -16,38 +17,24 @@ import { loadListingsModel } from './amazon-model.js';
 const model = loadListingsModel();
 const SAMPLE_EVENTS = resolve(process.cwd(), '../shared/samples/oms-events.jsonl');
 
-interface ProductListEvent {
-  type: string;
-  sku: string;
-  title: string;
-  brand: string;
-  ean: string;
-  productType: string;
-  price: number;
-  mrp: number;
-  quantity: number;
-  attributes: Record<string, unknown>;
-}
-
+/** The sample feed's product.list events as drafts, decoded by the real OMS decoder. */
 function sampleDrafts(): ListingDraft[] {
   return readFileSync(SAMPLE_EVENTS, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as ProductListEvent)
-    .filter((e) => e.type === 'product.list')
-    .map((e) => ({
-      sku: e.sku,
-      product: {
+    .flatMap((l) => {
+      const r = decodeOmsMessage(l);
+      if (!r.ok || r.event.type !== 'product.list') return [];
+      const e = r.event;
+      const product = {
         title: e.title,
         brand: e.brand,
         ean: e.ean,
         productType: e.productType,
         attributes: e.attributes,
-      },
-      price: e.price,
-      mrp: e.mrp,
-      quantity: e.quantity,
-    }));
+      };
+      return [{ sku: e.sku, product, price: e.price, mrp: e.mrp, quantity: e.quantity }];
+    });
 }
 
 const clients: AmazonSpApiClient[] = [];

@@ -38,6 +38,7 @@ export {
   SANDBOX_CREDENTIALS,
   type SandboxOperation,
   type SandboxRequestLog,
+  sandboxEnv,
 } from './sandbox.js';
 export {
   AMAZON_IN_MARKETPLACE_ID,

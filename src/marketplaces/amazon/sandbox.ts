@@ -42,6 +42,19 @@ export const SANDBOX_CREDENTIALS = {
   sellerId: 'A2SANDBOXSELLER',
 } as const;
 
+/** The environment that points marketbridge at a sandbox listening on `url` (see loadConfig). */
+export function sandboxEnv(url: string, rateScale = 1): Record<string, string> {
+  return {
+    AMAZON_ENDPOINT: url,
+    AMAZON_LWA_ENDPOINT: url,
+    AMAZON_CLIENT_ID: SANDBOX_CREDENTIALS.clientId,
+    AMAZON_CLIENT_SECRET: SANDBOX_CREDENTIALS.clientSecret,
+    AMAZON_REFRESH_TOKEN: SANDBOX_CREDENTIALS.refreshToken,
+    AMAZON_SELLER_ID: SANDBOX_CREDENTIALS.sellerId,
+    AMAZON_RATE_SCALE: String(rateScale),
+  };
+}
+
 export interface AmazonSandboxOptions {
   clock?: Clock;
   host?: string;
