@@ -684,6 +684,26 @@ function delistInput(context: ListingContext): DelistListingInput {
   return { marketplace: context.marketplace, sku: context.sku, priority: 'urgent' };
 }
 
+/** The two update states differ only in the step they record (which the read model shows). */
+function pendingUpdate(step: 'pending-price' | 'pending-stock') {
+  return machineSetup.createStateConfig({
+    initial: 'sending',
+    states: {
+      sending: {
+        entry: { type: 'startCall', params: { step } },
+        invoke: {
+          id: 'updateListing',
+          src: 'updateListing',
+          input: ({ context }) => updateInput(context),
+          ...submitted,
+        },
+      },
+      backoff: backoffState,
+      verifying: verifyingState,
+    },
+  });
+}
+
 export const listingMachine = machineSetup.createMachine({
   id: 'listing',
   version: String(LISTING_MACHINE_VERSION),
@@ -766,39 +786,9 @@ export const listingMachine = machineSetup.createMachine({
       },
     },
     /** Sends a price change (with the quantity too, when that also differs). */
-    'pending-price': {
-      initial: 'sending',
-      states: {
-        sending: {
-          entry: { type: 'startCall', params: { step: 'pending-price' } },
-          invoke: {
-            id: 'updateListing',
-            src: 'updateListing',
-            input: ({ context }) => updateInput(context),
-            ...submitted,
-          },
-        },
-        backoff: backoffState,
-        verifying: verifyingState,
-      },
-    },
+    'pending-price': pendingUpdate('pending-price'),
     /** Sends a stock-only change. */
-    'pending-stock': {
-      initial: 'sending',
-      states: {
-        sending: {
-          entry: { type: 'startCall', params: { step: 'pending-stock' } },
-          invoke: {
-            id: 'updateListing',
-            src: 'updateListing',
-            input: ({ context }) => updateInput(context),
-            ...submitted,
-          },
-        },
-        backoff: backoffState,
-        verifying: verifyingState,
-      },
-    },
+    'pending-stock': pendingUpdate('pending-stock'),
     /** Takes the listing down. */
     delisting: {
       initial: 'sending',
