@@ -21,7 +21,13 @@ const int = (min: number, max = MAX_TIMER_MS) => {
     .string()
     .regex(/^\d+$/, { error: expected })
     .transform(Number)
-    .pipe(z.number().int().min(min, { error: expected }).max(max, { error: expected }));
+    .pipe(
+      z
+        .number({ error: expected })
+        .int({ error: expected })
+        .min(min, { error: expected })
+        .max(max, { error: expected }),
+    );
 };
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -182,7 +188,7 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
         problems.push(`${v} is required when MARKETPLACES includes amazon (LWA credentials of the app)`);
     }
   }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  if (problems.length > 0 || !parsed.success) throw new ConfigError([...new Set(problems)]);
   const e = parsed.data;
 
   return {
@@ -251,12 +257,14 @@ export function redactConfig(config: Config): Record<string, unknown> {
   };
 }
 
-/** A URL as it may be shown: password and any query parameter (e.g. `?password=`) hidden. */
+/** A URL as it may be shown: the password and secret-looking query parameters (`?password=`) hidden. */
 export function redactUrl(u: string): string {
   try {
     const parsed = new URL(u);
     if (parsed.password) parsed.password = '***';
-    for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, '***');
+    for (const key of [...parsed.searchParams.keys()]) {
+      if (/pass|secret|key|token/i.test(key)) parsed.searchParams.set(key, '***');
+    }
     return parsed.toString();
   } catch {
     return '(invalid URL)';

@@ -130,6 +130,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         silent: true,
       },
       pool: embedded ? { min: 0, max: 1 } : { min: 0, max: opts.poolMax ?? 10 },
+      // Let the pg driver read the whole URL too, so `?sslmode=require` and friends take effect.
+      ...(embedded ? {} : { driverOptions: { connection: { connectionString: clientUrl } } }),
       debug: opts.debug ?? false,
       allowGlobalContext: true,
       // Keep timestamps as UTC instants and bigint ids as strings (no precision loss).

@@ -145,14 +145,24 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
         'inbound batch failed; committing one by one',
       );
     }
-    for (const [i, it] of items.entries()) {
+    let released = 0;
+    let lastError: unknown;
+    for (const it of items) {
       try {
         await commitAndSettle([it]);
       } catch (err) {
         if (!isContentError(err)) {
-          log.error({ error: errorSummary(err) }, 'could not commit an inbound message; releasing the rest');
-          await releaseAll(items.slice(i));
-          throw err;
+          // Perhaps the database is down, perhaps it refuses this message for good: release it
+          // (it comes back with a higher delivery count, and goes to backout past the threshold)
+          // and go on, so the messages behind it are not held back or counted with it.
+          log.error(
+            { error: errorSummary(err) },
+            'could not commit an inbound message; releasing it for redelivery',
+          );
+          await it.d.release().catch(() => {});
+          released++;
+          lastError = err;
+          continue;
         }
         const reason = `could not be stored: ${errorSummary(err)}`;
         const key = it.kind === 'event' ? it.event.id : it.key;
@@ -160,15 +170,17 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
         try {
           await commitAndSettle([{ d: it.d, kind: 'rejected', key, type, reason }]);
         } catch (again) {
+          // Not even its rejection can be recorded: move it aside all the same, nothing is lost.
           log.error(
-            { error: errorSummary(again) },
-            'could not even record a rejected message; releasing the rest',
+            { error: errorSummary(again), reason },
+            'rejected message backed out without an event_log row',
           );
-          await releaseAll(items.slice(i));
-          throw again;
+          stats.rejected++;
+          await it.d.backout(reason).catch((e) => log.error({ error: errorSummary(e) }, 'backout failed'));
         }
       }
     }
+    if (released > 0) throw lastError; // back off before consuming again
   };
 
   const write = async (tx: Sql, items: Decided[], receivedAt: string) => {
@@ -338,6 +350,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       filter((b) => b.length > 0),
       concatMap((batch) => defer(() => ingest(batch))),
       retry({
+        resetOnSuccess: true,
         delay: (err, n) => {
           if (err instanceof TerminalError) throw err; // e.g. credentials refused: retrying cannot help
           log.warn({ error: errorSummary(err), attempt: n }, 'inbound consumer restarting');

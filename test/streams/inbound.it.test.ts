@@ -359,6 +359,61 @@ describe('inbound pipeline: what one message must not do to the others (embedded
     );
   });
 
+  it('lets the messages behind one the database keeps refusing go through, and backs out only that one', async () => {
+    const transport = createEmbeddedTransport({ db: t.db, backoutQueue: `${QUEUE}.BACKOUT2` });
+    const bodies = ['A', 'B', 'C'].map((x) => event({ id: `STUCK-${x}`, type: 'stock.update', quantity: 1 }));
+    // A trigger-like refusal with no data-error code: it looks transient, so it is retried.
+    const refusing: Database = {
+      ...t.db,
+      query: t.db.query.bind(t.db),
+      transaction: (fn) =>
+        t.db.transaction((tx) =>
+          fn({
+            query: async (sql, params) => {
+              if (/'accepted'/.test(sql) && JSON.stringify(params).includes('STUCK-B'))
+                throw new Error('refused by a trigger');
+              return tx.query(sql, params);
+            },
+          }),
+        ),
+    };
+    await transport.publishMany(QUEUE, bodies);
+    const inbound = startInbound({
+      transport,
+      db: refusing,
+      queue: QUEUE,
+      prefetch: 50,
+      backoutThreshold: 2,
+      maxMessageBytes: 262144,
+      marketplaces: ['amazon'],
+      clock: systemClock,
+      logger,
+      onRouted: () => {},
+      batchMs: 50,
+    });
+    await waitFor('all settled', () => settledCount(inbound.stats) === 3, 30_000);
+    inbound.stop();
+    const rows = await t.db.query<{ idempotency_key: string; status: string }>(
+      "select idempotency_key, status from event_log where idempotency_key like 'STUCK-%' order by idempotency_key",
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.idempotency_key, r.status]),
+      [
+        ['STUCK-A', 'accepted'],
+        ['STUCK-B', 'rejected'],
+        ['STUCK-C', 'accepted'],
+      ],
+    );
+    const backout = await t.db.query<{ body: string }>('select body from backout_message where queue = ?', [
+      `${QUEUE}.BACKOUT2`,
+    ]);
+    assert.deepEqual(
+      backout.map((b) => b.body),
+      [bodies[1]],
+      'only the refused message is backed out',
+    );
+  });
+
   it('gives a listing actor created late the newer stock and price that arrived before its product.list', async () => {
     routed.length = 0;
     const transport = createEmbeddedTransport({ db: t.db, backoutQueue: `${QUEUE}.BACKOUT` });
