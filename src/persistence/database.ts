@@ -5,7 +5,7 @@ import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ALL_ENTITIES } from './entities.js';
 import { Migration20261203000000 } from './migrations/Migration20261203000000.js';
 
-/** Runs SQL with `?` placeholders, inside whatever transaction its EntityManager is in. */
+/** Runs SQL with `?` parameters, inside whatever transaction its EntityManager is in. */
 export interface Sql {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
