@@ -29,12 +29,24 @@ export interface ListingDraft {
   quantity: number;
 }
 
+/** Stock at one OMS location (a store or DC id from the OMS, e.g. `STORE-MUM-003`). */
+export interface LocationQuantity {
+  locationId: string;
+  quantity: number;
+}
+
 /** A partial change: only the fields present are sent. */
 export interface ListingChange {
   sku: string;
   price?: number;
   mrp?: number;
+  /** The sellable total (marketplaces with one stock figure, e.g. Amazon MFN). */
   quantity?: number;
+  /**
+   * Per OMS location, where the OMS said (marketplaces with per-location stock map these to their
+   * own location ids). Absent: only the total is known.
+   */
+  locations?: LocationQuantity[];
 }
 
 /**
