@@ -11,6 +11,7 @@ import {
   type ListingContext,
   listingMachine,
   listingStateName,
+  migrateListingSnapshot,
   type ReadListingInput,
   type UpdateListingInput,
   type UpsertListingInput,
@@ -90,6 +91,7 @@ export function listingKind(opts: ListingEffectsOptions): ActorKind {
     stateName: (s) => listingStateName(s),
     lastEventSeq: (s) => (s.context as ListingContext).lastEventSeq,
     writeReadModels: (tx, items) => writeListingRows(tx, items),
+    migrateSnapshot: (stored, version) => migrateListingSnapshot(stored, version),
   };
 }
 

@@ -28,4 +28,5 @@ export {
   LISTING_REST_STATES,
   listingMachine,
   listingStateName,
+  migrateListingSnapshot,
 } from './listing.js';

@@ -17,6 +17,7 @@ import type {
   ListingDraft,
   ListingIssue,
   ListingReadback,
+  LocationQuantity,
   MarketplaceId,
   ProductInfo,
   SubmitResult,
@@ -26,7 +27,7 @@ import type {
  * Bump when the context or state shape changes. The runtime stores it next to each snapshot
  * (`listingMachine.version` is the same number as a string) to migrate older ones on load.
  */
-export const LISTING_MACHINE_VERSION = 1;
+export const LISTING_MACHINE_VERSION = 2;
 
 export const DEFAULT_MAX_ATTEMPTS = 8;
 export const DEFAULT_MAX_VERIFY_ATTEMPTS = 10;
@@ -50,6 +51,11 @@ export interface DesiredListing {
   priceAt: string | null;
   quantity: number | null;
   quantityAt: string | null;
+  /**
+   * Stock per OMS location, each with the instant that set it (STOCK events naming a location).
+   * Marketplaces with per-location stock use these; `quantity` stays the newest figure overall.
+   */
+  locations: Record<string, { quantity: number; at: string }>;
 }
 
 /**
@@ -62,12 +68,14 @@ export interface ConfirmedListing {
   price: number | null;
   mrp: number | null;
   quantity: number | null;
+  /** Stock per OMS location as last sent and taken effect. */
+  locations: Record<string, number>;
 }
 
 /** The call being made (from `sending` until it is confirmed, rejected or given up). */
 export type InFlightCall =
   | { op: 'upsert'; product: ProductInfo; price: number; mrp: number; quantity: number }
-  | { op: 'update'; price?: number; mrp?: number; quantity?: number }
+  | { op: 'update'; price?: number; mrp?: number; quantity?: number; locations?: LocationQuantity[] }
   | { op: 'delist' };
 
 /** Structurally the same as `FailureInfo` in src/core/errors.ts (machines import only xstate). */
@@ -151,6 +159,7 @@ export interface UpdateListingInput {
   price?: number;
   mrp?: number;
   quantity?: number;
+  locations?: LocationQuantity[];
   priority: CallPriority;
 }
 export interface DelistListingInput {
@@ -240,6 +249,13 @@ function applyToDesired(desired: DesiredListing, event: OmsListingEvent): Applie
       fresh = true;
     }
   }
+  if (event.type === 'STOCK' && event.locationId !== undefined) {
+    const known = next.locations[event.locationId];
+    if (!known || !isOlder(at, known.at)) {
+      next.locations = { ...next.locations, [event.locationId]: { quantity: event.quantity, at } };
+      fresh = true;
+    }
+  }
   return { desired: next, fresh };
 }
 
@@ -276,8 +292,28 @@ function priceDiffers(d: DesiredListing, c: ConfirmedListing): boolean {
   return (d.price !== null && !sameMoney(d.price, c.price)) || (d.mrp !== null && !sameMoney(d.mrp, c.mrp));
 }
 
+/** Locations whose desired stock has not taken effect on the marketplace. */
+function locationChanges(d: DesiredListing, c: ConfirmedListing): LocationQuantity[] {
+  return Object.entries(d.locations)
+    .filter(([id, l]) => c.locations[id] !== l.quantity)
+    .map(([locationId, l]) => ({ locationId, quantity: l.quantity }))
+    .sort((a, b) => a.locationId.localeCompare(b.locationId));
+}
+
 function quantityDiffers(d: DesiredListing, c: ConfirmedListing): boolean {
-  return d.quantity !== null && !sameCount(d.quantity, c.quantity);
+  return (d.quantity !== null && !sameCount(d.quantity, c.quantity)) || locationChanges(d, c).length > 0;
+}
+
+/** The stock fields of an update: the total and the locations that changed, where they differ. */
+function stockFields(
+  d: DesiredListing,
+  c: ConfirmedListing,
+): { quantity?: number; locations?: LocationQuantity[] } {
+  const fields: { quantity?: number; locations?: LocationQuantity[] } = {};
+  if (d.quantity !== null && !sameCount(d.quantity, c.quantity)) fields.quantity = d.quantity;
+  const locations = locationChanges(d, c);
+  if (locations.length > 0) fields.locations = locations;
+  return fields;
 }
 
 /** Where the listing should go next, from desired vs confirmed. */
@@ -309,11 +345,10 @@ function planCall(step: WorkingStep, context: ListingContext): InFlightCall {
       const call: InFlightCall = { op: 'update' };
       if (d.price !== null) call.price = d.price;
       if (d.mrp !== null) call.mrp = d.mrp;
-      if (quantityDiffers(d, c) && d.quantity !== null) call.quantity = d.quantity;
-      return call;
+      return { ...call, ...stockFields(d, c) };
     }
     case 'pending-stock':
-      return d.quantity !== null ? { op: 'update', quantity: d.quantity } : { op: 'update' };
+      return { op: 'update', ...stockFields(d, c) };
     case 'delisting':
       return { op: 'delist' };
     default: {
@@ -327,8 +362,8 @@ function planCall(step: WorkingStep, context: ListingContext): InFlightCall {
 function priorityOf(call: InFlightCall): CallPriority {
   if (call.op === 'delist') return 'urgent';
   if (call.op === 'upsert') return call.quantity === 0 ? 'urgent' : 'stock';
-  if (call.quantity === 0) return 'urgent';
-  return call.quantity !== undefined ? 'stock' : 'price';
+  if (call.quantity === 0 || call.locations?.some((l) => l.quantity === 0)) return 'urgent';
+  return call.quantity !== undefined || call.locations !== undefined ? 'stock' : 'price';
 }
 
 /** The confirmed state once `call` has taken effect. */
@@ -341,6 +376,7 @@ function confirmedAfter(confirmed: ConfirmedListing, call: InFlightCall): Confir
         price: call.price,
         mrp: call.mrp,
         quantity: call.quantity,
+        locations: confirmed.locations,
       };
     case 'update':
       return {
@@ -348,9 +384,19 @@ function confirmedAfter(confirmed: ConfirmedListing, call: InFlightCall): Confir
         price: call.price ?? confirmed.price,
         mrp: call.mrp ?? confirmed.mrp,
         quantity: call.quantity ?? confirmed.quantity,
+        locations: {
+          ...confirmed.locations,
+          ...Object.fromEntries((call.locations ?? []).map((l) => [l.locationId, l.quantity])),
+        },
       };
     case 'delist':
-      return { ...confirmed, present: false, quantity: 0 }; // nothing sellable any more
+      // Nothing sellable any more, anywhere.
+      return {
+        ...confirmed,
+        present: false,
+        quantity: 0,
+        locations: Object.fromEntries(Object.keys(confirmed.locations).map((id) => [id, 0])),
+      };
     default: {
       const unreachable: never = call;
       throw new Error(`listing machine: unknown call ${JSON.stringify(unreachable)}`);
@@ -366,6 +412,11 @@ function forgetSent(confirmed: ConfirmedListing, call: InFlightCall | null): Con
     price: call.price !== undefined ? null : confirmed.price,
     mrp: call.mrp !== undefined ? null : confirmed.mrp,
     quantity: call.quantity !== undefined ? null : confirmed.quantity,
+    locations: Object.fromEntries(
+      Object.entries(confirmed.locations).filter(
+        ([id]) => call.op !== 'update' || !call.locations?.some((l) => l.locationId === id),
+      ),
+    ),
   };
 }
 
@@ -677,6 +728,7 @@ function updateInput(context: ListingContext): UpdateListingInput {
   if (call.price !== undefined) input.price = call.price;
   if (call.mrp !== undefined) input.mrp = call.mrp;
   if (call.quantity !== undefined) input.quantity = call.quantity;
+  if (call.locations !== undefined) input.locations = call.locations;
   return input;
 }
 
@@ -721,8 +773,9 @@ export const listingMachine = machineSetup.createMachine({
       priceAt: null,
       quantity: null,
       quantityAt: null,
+      locations: {},
     },
-    confirmed: { present: false, product: null, price: null, mrp: null, quantity: null },
+    confirmed: { present: false, product: null, price: null, mrp: null, quantity: null, locations: {} },
     inFlight: null,
     attempt: 0,
     verifyAttempt: 0,
@@ -826,4 +879,24 @@ export function listingStateName(snapshot: { value: StateValue }): string {
 /** True when no marketplace call is needed and none is in flight. */
 export function isAtRest(snapshot: { value: StateValue }): boolean {
   return AT_REST.has(listingStateName(snapshot));
+}
+
+/**
+ * Brings a persisted snapshot of an older machine version up to this one (pure; JSON in and out).
+ * v1 → v2: stock per OMS location (`desired.locations`, `confirmed.locations`), empty at first.
+ */
+export function migrateListingSnapshot(stored: unknown, storedVersion: number): unknown {
+  if (storedVersion >= LISTING_MACHINE_VERSION) return stored;
+  const snap = stored as {
+    context?: { desired?: Record<string, unknown>; confirmed?: Record<string, unknown> };
+  };
+  if (!snap?.context?.desired || !snap.context.confirmed) return stored;
+  return {
+    ...snap,
+    context: {
+      ...snap.context,
+      desired: { locations: {}, ...snap.context.desired },
+      confirmed: { locations: {}, ...snap.context.confirmed },
+    },
+  };
 }

@@ -10,6 +10,7 @@ import {
   type ListingSnapshot,
   listingMachine,
   listingStateName,
+  migrateListingSnapshot,
 } from '../../src/machines/index.js';
 
 // ---- fixtures ---------------------------------------------------------------------------------
@@ -63,11 +64,12 @@ const price = (at: string, value: number, mrp = MRP): ListingEvent => ({
   price: value,
   mrp,
 });
-const stock = (at: string, quantity: number): ListingEvent => ({
+const stock = (at: string, quantity: number, locationId?: string): ListingEvent => ({
   type: 'STOCK',
   seq: nextSeq(),
   occurredAt: at,
   quantity,
+  ...(locationId ? { locationId } : {}),
 });
 const retry = (at: string): ListingEvent => ({ type: 'RETRY', seq: nextSeq(), occurredAt: at });
 
@@ -171,7 +173,7 @@ describe('unlisted', () => {
     assert.equal(snapshot.context.confirmed.present, false);
     assert.equal(snapshot.context.maxAttempts, 8);
     assert.equal(snapshot.context.maxVerifyAttempts, 10);
-    assert.equal(LISTING_MACHINE_VERSION, 1);
+    assert.equal(LISTING_MACHINE_VERSION, 2);
   });
 
   it('records PRICE and STOCK without calling the marketplace', () => {
@@ -226,6 +228,7 @@ describe('listing', () => {
       price: PRICE,
       mrp: MRP,
       quantity: QUANTITY,
+      locations: {},
     });
     assert.equal(snapshot.context.inFlight, null);
     assert.equal(snapshot.context.attempt, 0);
@@ -384,6 +387,41 @@ describe('pending-price', () => {
 });
 
 describe('pending-stock', () => {
+  it('sends the stock of the OMS location that changed, with the total, for per-location marketplaces', () => {
+    const { snapshot, calls } = send(listedSnapshot(), stock(T1, 7, 'STORE-MUM-003'));
+    assert.deepEqual(snapshot.value, { 'pending-stock': 'sending' });
+    assert.deepEqual(calls[0]?.input, {
+      marketplace: 'amazon',
+      sku: SKU,
+      quantity: 7,
+      locations: [{ locationId: 'STORE-MUM-003', quantity: 7 }],
+      priority: 'stock',
+    });
+  });
+
+  it('keeps each location newest on its own: an older event for one location does not touch another', () => {
+    const { snapshot } = run(
+      listedSnapshot(),
+      stock(T2, 4, 'DC-DEL-01'),
+      stock(T3, 9, 'STORE-MUM-003'),
+      stock(T1, 1, 'DC-DEL-01'), // older for DC-DEL-01
+    );
+    assert.equal(snapshot.context.desired.locations['DC-DEL-01']?.quantity, 4);
+    assert.equal(snapshot.context.desired.locations['STORE-MUM-003']?.quantity, 9);
+    assert.equal(snapshot.context.desired.quantity, 9, 'the total follows the newest event');
+  });
+
+  it('confirms the locations an applied update carried, and sends nothing more', () => {
+    const { snapshot, calls } = run(
+      listedSnapshot(),
+      stock(T1, 7, 'STORE-MUM-003'),
+      done('updateListing', APPLIED),
+    );
+    assert.equal(snapshot.value, 'listed');
+    assert.deepEqual(snapshot.context.confirmed.locations, { 'STORE-MUM-003': 7 });
+    assert.equal(writes(calls).length, 1);
+  });
+
   it('sends a stock-only change as updateListing with the quantity', () => {
     const { snapshot, calls } = send(listedSnapshot(), stock(T1, 7));
     assert.deepEqual(snapshot.value, { 'pending-stock': 'sending' });
@@ -732,5 +770,27 @@ describe('listingStateName and isAtRest', () => {
     for (const name of ['listing', 'pending-price', 'pending-stock', 'delisting']) {
       assert.equal(isAtRest({ value: { [name]: 'sending' } }), false, name);
     }
+  });
+});
+
+describe('a snapshot stored by machine version 1', () => {
+  it('still loads, and learns stock per location from then on', () => {
+    const v2 = listedSnapshot();
+    const persisted = JSON.parse(JSON.stringify(v2));
+    // What version 1 stored: no per-location stock anywhere.
+    delete persisted.context.desired.locations;
+    delete persisted.context.confirmed.locations;
+    const migrated = migrateListingSnapshot(persisted, 1) as typeof persisted;
+    assert.deepEqual(migrated.context.desired.locations, {});
+    assert.deepEqual(migrated.context.confirmed.locations, {});
+    const restored = listingMachine.resolveState({ value: migrated.value, context: migrated.context });
+    const { snapshot, calls } = send(restored, stock(T1, 3, 'DC-DEL-01'));
+    assert.deepEqual(snapshot.value, { 'pending-stock': 'sending' });
+    assert.deepEqual(calls[0]?.input['locations'], [{ locationId: 'DC-DEL-01', quantity: 3 }]);
+    assert.equal(
+      migrateListingSnapshot(migrated, LISTING_MACHINE_VERSION),
+      migrated,
+      'current versions pass through',
+    );
   });
 });
