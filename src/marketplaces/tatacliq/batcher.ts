@@ -1,0 +1,175 @@
+/**
+ * Micro-batching of concurrent submissions into one marketplace call (nothing here is specific to
+ * Tata CliQ; Flipkart's 10-SKU batches could use it too).
+ *
+ * Submissions that arrive within `windowMs` of the first one share a call of at most `maxItems`
+ * items; a full batch goes at once. Each submitter gets the outcomes of its own items; a failed
+ * call rejects every submitter of that batch.
+ *
+ * Order per key: a batch never holds the same key twice (a second submission for a key closes the
+ * open batch and starts the next one), and a batch waits until every earlier batch sharing one of
+ * its keys has been answered, so two changes of one SKU reach the marketplace in submission order.
+ */
+import type { Clock } from '../../core/clock.js';
+
+export interface MicroBatcherOptions<I, O> {
+  /** Items per call. A submission larger than this is sent alone (the sender may split it). */
+  maxItems: number;
+  /** How long the first submission waits for company. 0: only submissions of the same tick. */
+  windowMs: number;
+  clock: Clock;
+  /** Sends one batch; returns one outcome per item, in order. */
+  send(items: I[], priority: number): Promise<O[]>;
+}
+
+interface Entry<I, O> {
+  keys: string[];
+  items: I[];
+  priority: number;
+  settled: boolean;
+  resolve(outcomes: O[]): void;
+  reject(err: unknown): void;
+}
+
+interface OpenBatch<I, O> {
+  entries: Entry<I, O>[];
+  count: number;
+  keys: Set<string>;
+  closed: boolean;
+  timer: AbortController;
+}
+
+interface InFlight {
+  keys: Set<string>;
+  done: Promise<void>;
+}
+
+export class MicroBatcher<I, O> {
+  private open: OpenBatch<I, O> | null = null;
+  private readonly inFlight = new Set<InFlight>();
+
+  constructor(private readonly opts: MicroBatcherOptions<I, O>) {
+    if (!Number.isInteger(opts.maxItems) || opts.maxItems < 1) {
+      throw new RangeError(`maxItems must be >= 1, got ${opts.maxItems}`);
+    }
+  }
+
+  /**
+   * Queues `items` (one submitter; `keys` are what must not be in one batch twice, e.g. its SKU)
+   * and resolves with their outcomes. An abort before the answer rejects with the signal's reason;
+   * before sending, the items are also taken out of the batch.
+   */
+  submit(keys: string[], items: I[], priority: number, signal?: AbortSignal): Promise<O[]> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (items.length === 0) return Promise.resolve([]);
+    let batch = this.open;
+    if (batch && (keys.some((k) => batch?.keys.has(k)) || batch.count + items.length > this.opts.maxItems)) {
+      this.close(batch);
+      batch = null;
+    }
+    const target = batch ?? this.openBatch();
+    return new Promise<O[]>((resolve, reject) => {
+      const onAbort = () => {
+        if (entry.settled) return;
+        if (!target.closed) this.remove(target, entry);
+        entry.reject(signal?.reason);
+      };
+      const entry: Entry<I, O> = {
+        keys,
+        items,
+        priority,
+        settled: false,
+        resolve: (o) => {
+          if (entry.settled) return;
+          entry.settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          resolve(o);
+        },
+        reject: (e) => {
+          if (entry.settled) return;
+          entry.settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      target.entries.push(entry);
+      target.count += items.length;
+      for (const k of keys) target.keys.add(k);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (target.count >= this.opts.maxItems) this.close(target);
+    });
+  }
+
+  /** Sends the open batch now and waits until every batch has been answered (shutdown, tests). */
+  async flush(): Promise<void> {
+    if (this.open) this.close(this.open);
+    await Promise.allSettled([...this.inFlight].map((f) => f.done));
+  }
+
+  /** Closes a batch and sends it (after earlier batches sharing a key have been answered). */
+  private close(batch: OpenBatch<I, O>): void {
+    if (batch.closed) return;
+    batch.closed = true;
+    batch.timer.abort();
+    if (this.open === batch) this.open = null;
+    const entries = batch.entries.filter((e) => !e.settled);
+    if (entries.length === 0) return;
+    const keys = new Set(entries.flatMap((e) => e.keys));
+    const earlier = [...this.inFlight].filter((f) => [...keys].some((k) => f.keys.has(k))).map((f) => f.done);
+    const flight: InFlight = { keys, done: this.run(entries, earlier) };
+    this.inFlight.add(flight);
+    void flight.done.finally(() => this.inFlight.delete(flight));
+  }
+
+  /** Batches sent and not yet answered (metrics, tests). */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  private async run(entries: Entry<I, O>[], earlier: Promise<void>[]): Promise<void> {
+    if (earlier.length > 0) await Promise.allSettled(earlier);
+    const live = entries.filter((e) => !e.settled);
+    if (live.length === 0) return;
+    const items = live.flatMap((e) => e.items);
+    const priority = Math.min(...live.map((e) => e.priority));
+    try {
+      const outcomes = await this.opts.send(items, priority);
+      if (outcomes.length !== items.length) {
+        throw new Error(`batch sender returned ${outcomes.length} outcomes for ${items.length} items`);
+      }
+      let at = 0;
+      for (const e of live) {
+        e.resolve(outcomes.slice(at, at + e.items.length));
+        at += e.items.length;
+      }
+    } catch (err) {
+      for (const e of live) e.reject(err);
+    }
+  }
+
+  private openBatch(): OpenBatch<I, O> {
+    const batch: OpenBatch<I, O> = {
+      entries: [],
+      count: 0,
+      keys: new Set(),
+      closed: false,
+      timer: new AbortController(),
+    };
+    this.open = batch;
+    if (this.opts.windowMs <= 0) {
+      queueMicrotask(() => this.close(batch));
+    } else {
+      this.opts.clock.sleep(this.opts.windowMs, batch.timer.signal).then(
+        () => this.close(batch),
+        () => {},
+      );
+    }
+    return batch;
+  }
+
+  private remove(batch: OpenBatch<I, O>, entry: Entry<I, O>): void {
+    batch.entries = batch.entries.filter((e) => e !== entry);
+    batch.count -= entry.items.length;
+    batch.keys = new Set(batch.entries.flatMap((e) => e.keys));
+  }
+}
