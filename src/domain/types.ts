@@ -43,8 +43,9 @@ export interface ListingChange {
   /** The sellable total (marketplaces with one stock figure, e.g. Amazon MFN). */
   quantity?: number;
   /**
-   * Per OMS location, where the OMS said (marketplaces with per-location stock map these to their
-   * own location ids). Absent: only the total is known.
+   * The whole breakdown per OMS location known so far (marketplaces with per-location stock map
+   * these to their own location ids; a location not listed has nothing). Absent: only the total
+   * is known.
    */
   locations?: LocationQuantity[];
 }

@@ -304,15 +304,21 @@ function quantityDiffers(d: DesiredListing, c: ConfirmedListing): boolean {
   return (d.quantity !== null && !sameCount(d.quantity, c.quantity)) || locationChanges(d, c).length > 0;
 }
 
-/** The stock fields of an update: the total and the locations that changed, where they differ. */
+/**
+ * The stock fields of an update: the total where it differs, and, when any location differs, the
+ * whole breakdown (per-location marketplaces lay out all their locations from it).
+ */
 function stockFields(
   d: DesiredListing,
   c: ConfirmedListing,
 ): { quantity?: number; locations?: LocationQuantity[] } {
   const fields: { quantity?: number; locations?: LocationQuantity[] } = {};
   if (d.quantity !== null && !sameCount(d.quantity, c.quantity)) fields.quantity = d.quantity;
-  const locations = locationChanges(d, c);
-  if (locations.length > 0) fields.locations = locations;
+  if (locationChanges(d, c).length > 0) {
+    fields.locations = Object.entries(d.locations)
+      .map(([locationId, l]) => ({ locationId, quantity: l.quantity }))
+      .sort((a, b) => a.locationId.localeCompare(b.locationId));
+  }
   return fields;
 }
 

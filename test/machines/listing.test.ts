@@ -399,6 +399,15 @@ describe('pending-stock', () => {
     });
   });
 
+  it('sends the whole breakdown when one location changes: the marketplace lays out every location from it', () => {
+    const { snapshot } = run(listedSnapshot(), stock(T1, 4, 'DC-DEL-01'), done('updateListing', APPLIED));
+    const { calls } = send(snapshot, stock(T2, 9, 'STORE-MUM-003'));
+    assert.deepEqual(calls[0]?.input['locations'], [
+      { locationId: 'DC-DEL-01', quantity: 4 },
+      { locationId: 'STORE-MUM-003', quantity: 9 },
+    ]);
+  });
+
   it('keeps each location newest on its own: an older event for one location does not touch another', () => {
     const { snapshot } = run(
       listedSnapshot(),
