@@ -48,8 +48,32 @@ const url = (protocols: string[]) =>
     { message: `expected a URL with scheme ${protocols.join(' or ')} (percent-encode special characters)` },
   );
 
+/** `OMS-LOCATION=MARKETPLACE-LOCATION,…` (spaces around entries ignored). */
+const locationMap = z.string().transform((v, ctx) => {
+  const out: Record<string, string> = {};
+  for (const raw of v.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const [from, to, ...rest] = entry.split('=').map((x) => x.trim());
+    if (!from || !to || rest.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected OMS-LOCATION=ID pairs separated by commas, got ${JSON.stringify(entry)}`,
+      });
+      return z.NEVER;
+    }
+    out[from] = to;
+  }
+  return out;
+});
+const scale = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, { error: 'expected a positive number up to 1000' })
+  .transform(Number)
+  .pipe(z.number().positive({ error: 'expected a positive number up to 1000' }).max(1000));
+
 /** Marketplaces this version can drive (the others are in the contract but not built yet). */
-const SUPPORTED_MARKETPLACES: readonly MarketplaceId[] = ['amazon'];
+const SUPPORTED_MARKETPLACES: readonly MarketplaceId[] = ['amazon', 'flipkart', 'tatacliq'];
 /** Transports this version has (ibmmq: use its AMQP channel with MQ_TRANSPORT=amqp for now). */
 const SUPPORTED_TRANSPORTS = ['embedded', 'amqp'] as const;
 
@@ -104,13 +128,21 @@ const schema = z.object({
   AMAZON_REFRESH_TOKEN: z.string().min(1).optional(),
   AMAZON_SELLER_ID: z.string().min(1).optional(),
   AMAZON_MARKETPLACE_ID: z.string().min(1).default('A21TJRUUN4KGV'),
-  AMAZON_RATE_SCALE: z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, { error: 'expected a positive number up to 1000' })
-    .transform(Number)
-    .pipe(z.number().positive({ error: 'expected a positive number up to 1000' }).max(1000))
-    .default(1),
+  AMAZON_RATE_SCALE: scale.default(1),
   AMAZON_DELIST_MODE: z.enum(['zero-stock', 'delete']).default('zero-stock'),
+  FLIPKART_BASE_URL: url(['http', 'https']).default('https://api.flipkart.net/sellers'),
+  FLIPKART_TOKEN_URL: url(['http', 'https']).default('https://api.flipkart.net/oauth-service/oauth/token'),
+  FLIPKART_APP_ID: z.string().min(1).optional(),
+  FLIPKART_APP_SECRET: z.string().min(1).optional(),
+  FLIPKART_LOCATIONS: locationMap.default({}),
+  FLIPKART_DEFAULT_LOCATION: z.string().min(1).optional(),
+  FLIPKART_RATE_SCALE: scale.default(1),
+  TATACLIQ_BASE_URL: url(['http', 'https']).optional(),
+  TATACLIQ_SELLER_ID: z.string().min(1).optional(),
+  TATACLIQ_TOKEN: z.string().min(1).optional(),
+  TATACLIQ_SLAVE_IDS: locationMap.optional(),
+  TATACLIQ_DEFAULT_SLAVE_ID: z.string().min(1).optional(),
+  TATACLIQ_RATE_SCALE: scale.default(1),
   ACTOR_IDLE_MS: int(100).default(60_000),
   SNAPSHOT_FLUSH_MS: int(1, 10_000).default(25),
   RETRY_BASE_MS: int(1).default(500),
@@ -148,11 +180,39 @@ export interface Config {
         delistMode: 'zero-stock' | 'delete';
       }
     | undefined;
+  flipkart:
+    | {
+        baseUrl: string;
+        tokenUrl: string;
+        appId: string;
+        appSecret: string;
+        locations: Record<string, string>;
+        defaultLocation: string;
+        rateScale: number;
+      }
+    | undefined;
+  tatacliq:
+    | {
+        baseUrl: string;
+        sellerId: string;
+        token: string;
+        slaveIds: Record<string, string>;
+        defaultSlaveId: string | undefined;
+        rateScale: number;
+      }
+    | undefined;
   actors: { idleMs: number; flushMs: number; retryBaseMs: number; retryMaxMs: number; verifyDelayMs: number };
 }
 
 /** Variables whose values are never printed. */
-export const SECRET_VARIABLES = ['AMAZON_CLIENT_SECRET', 'AMAZON_REFRESH_TOKEN', 'DATABASE_URL', 'AMQP_URL'];
+export const SECRET_VARIABLES = [
+  'AMAZON_CLIENT_SECRET',
+  'AMAZON_REFRESH_TOKEN',
+  'FLIPKART_APP_SECRET',
+  'TATACLIQ_TOKEN',
+  'DATABASE_URL',
+  'AMQP_URL',
+];
 
 export interface LoadConfigOptions {
   /** False for commands that never call a marketplace (e.g. `send`). Default true. */
@@ -187,6 +247,21 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
       if (!cleaned[v])
         problems.push(`${v} is required when MARKETPLACES includes amazon (LWA credentials of the app)`);
     }
+  }
+  const required: Record<string, { vars: string[]; what: string }> = {
+    flipkart: {
+      vars: ['FLIPKART_APP_ID', 'FLIPKART_APP_SECRET', 'FLIPKART_DEFAULT_LOCATION'],
+      what: 'the self-access app and the Flipkart location that takes stock given without a location',
+    },
+    tatacliq: {
+      vars: ['TATACLIQ_BASE_URL', 'TATACLIQ_SELLER_ID', 'TATACLIQ_TOKEN', 'TATACLIQ_SLAVE_IDS'],
+      what: 'PartnerConnect host, seller, bearer token and the OMS location → SlaveID map',
+    },
+  };
+  for (const [m, r] of Object.entries(required)) {
+    if (!marketplaces.includes(m) || options.requireMarketplaceCredentials === false) continue;
+    for (const v of r.vars)
+      if (!cleaned[v]) problems.push(`${v} is required when MARKETPLACES includes ${m} (${r.what})`);
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError([...new Set(problems)]);
   const e = parsed.data;
@@ -226,6 +301,29 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
             delistMode: e.AMAZON_DELIST_MODE,
           }
         : undefined,
+    flipkart:
+      e.MARKETPLACES.includes('flipkart') && e.FLIPKART_APP_ID
+        ? {
+            baseUrl: e.FLIPKART_BASE_URL,
+            tokenUrl: e.FLIPKART_TOKEN_URL,
+            appId: e.FLIPKART_APP_ID,
+            appSecret: e.FLIPKART_APP_SECRET!,
+            locations: e.FLIPKART_LOCATIONS,
+            defaultLocation: e.FLIPKART_DEFAULT_LOCATION!,
+            rateScale: e.FLIPKART_RATE_SCALE,
+          }
+        : undefined,
+    tatacliq:
+      e.MARKETPLACES.includes('tatacliq') && e.TATACLIQ_TOKEN
+        ? {
+            baseUrl: e.TATACLIQ_BASE_URL!,
+            sellerId: e.TATACLIQ_SELLER_ID!,
+            token: e.TATACLIQ_TOKEN,
+            slaveIds: e.TATACLIQ_SLAVE_IDS ?? {},
+            defaultSlaveId: e.TATACLIQ_DEFAULT_SLAVE_ID,
+            rateScale: e.TATACLIQ_RATE_SCALE,
+          }
+        : undefined,
     actors: {
       idleMs: e.ACTOR_IDLE_MS,
       flushMs: e.SNAPSHOT_FLUSH_MS,
@@ -253,6 +351,12 @@ export function redactConfig(config: Config): Record<string, unknown> {
           clientSecret: '***',
           refreshToken: '***',
         }
+      : undefined,
+    flipkart: config.flipkart
+      ? { ...config.flipkart, baseUrl: redactUrl(config.flipkart.baseUrl), appSecret: '***' }
+      : undefined,
+    tatacliq: config.tatacliq
+      ? { ...config.tatacliq, baseUrl: redactUrl(config.tatacliq.baseUrl), token: '***' }
       : undefined,
   };
 }

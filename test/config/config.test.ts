@@ -88,6 +88,8 @@ describe('loadConfig', () => {
           rateScale: 1,
           delistMode: 'zero-stock',
         },
+        flipkart: undefined,
+        tatacliq: undefined,
         actors: { idleMs: 60_000, flushMs: 25, retryBaseMs: 500, retryMaxMs: 60_000, verifyDelayMs: 1_000 },
       };
       assert.deepEqual(config, expected);
@@ -103,6 +105,25 @@ describe('loadConfig', () => {
       assert.equal(config.queue.prefetch, 200);
       assert.equal(config.queue.transport, 'embedded');
       assert.equal(config.databaseUrl, undefined);
+    });
+
+    it('reads Flipkart and Tata CliQ settings, with location maps', () => {
+      const config = loadConfig({
+        ...AMAZON_CREDENTIALS,
+        MARKETPLACES: 'amazon,flipkart,tatacliq',
+        FLIPKART_APP_ID: 'fk-app',
+        FLIPKART_APP_SECRET: 'fk-secret-value',
+        FLIPKART_DEFAULT_LOCATION: 'LOC-DEL',
+        FLIPKART_LOCATIONS: 'STORE-MUM-003=LOC-MUM, DC-DEL-01=LOC-DEL',
+        TATACLIQ_BASE_URL: 'https://cliq.example/PartnerConnect',
+        TATACLIQ_SELLER_ID: '123',
+        TATACLIQ_TOKEN: 'cliq-token-value',
+        TATACLIQ_SLAVE_IDS: 'DC-DEL-01=S1',
+      });
+      assert.deepEqual(config.flipkart?.locations, { 'STORE-MUM-003': 'LOC-MUM', 'DC-DEL-01': 'LOC-DEL' });
+      assert.deepEqual(config.tatacliq?.slaveIds, { 'DC-DEL-01': 'S1' });
+      const shown = JSON.stringify(redactConfig(config));
+      assert.ok(!shown.includes('fk-secret-value') && !shown.includes('cliq-token-value'));
     });
 
     it('treats a value of only spaces as unset', () => {
@@ -152,9 +173,14 @@ describe('loadConfig', () => {
       { name: 'an unknown transport', env: { MQ_TRANSPORT: 'kafka' }, variable: 'MQ_TRANSPORT' },
       { name: 'a transport not built yet', env: { MQ_TRANSPORT: 'ibmmq' }, variable: 'MQ_TRANSPORT' },
       {
-        name: 'a marketplace not built yet',
+        name: 'a marketplace without its credentials',
         env: { MARKETPLACES: 'amazon,flipkart' },
-        variable: 'MARKETPLACES',
+        variable: 'FLIPKART_APP_ID',
+      },
+      {
+        name: 'a location map that is not OMS=ID pairs',
+        env: { MARKETPLACES: 'tatacliq', TATACLIQ_SLAVE_IDS: 'STORE-MUM-003' },
+        variable: 'TATACLIQ_SLAVE_IDS',
       },
       { name: 'a number in hex', env: { ACTOR_IDLE_MS: '0x10' }, variable: 'ACTOR_IDLE_MS' },
       {
