@@ -6,6 +6,8 @@ import { redactConfig } from './config/index.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { MarketplaceId } from './domain/types.js';
 import { AmazonListingAdapter, AmazonSpApiClient } from './marketplaces/amazon/index.js';
+import { FlipkartClient, FlipkartListingAdapter } from './marketplaces/flipkart/index.js';
+import { TataCliqClient, TataCliqListingAdapter } from './marketplaces/tatacliq/index.js';
 import type { ListingAdapter } from './marketplaces/types.js';
 import { DbCallRecorder } from './persistence/call-recorder.js';
 import { type Database, migrate, openDatabase } from './persistence/database.js';
@@ -104,6 +106,52 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       });
       stops.push(() => client.stop());
       adapters.amazon = new AmazonListingAdapter({ client, delistMode: a.delistMode });
+    }
+
+    if (!adapters.flipkart && config.flipkart) {
+      const f = config.flipkart;
+      const client = new FlipkartClient({
+        baseUrl: f.baseUrl,
+        tokenUrl: f.tokenUrl,
+        appId: f.appId,
+        appSecret: () => f.appSecret,
+        rateScale: f.rateScale,
+        clock,
+        recorder,
+      });
+      const adapter = new FlipkartListingAdapter({
+        client,
+        defaultLocation: f.defaultLocation,
+        locations: f.locations,
+        clock,
+      });
+      stops.push(async () => {
+        await adapter.flush();
+        await client.stop();
+      });
+      adapters.flipkart = adapter;
+    }
+    if (!adapters.tatacliq && config.tatacliq) {
+      const t = config.tatacliq;
+      const client = new TataCliqClient({
+        baseUrl: t.baseUrl,
+        sellerId: t.sellerId,
+        token: t.token,
+        rateScale: t.rateScale,
+        clock,
+        recorder,
+      });
+      const adapter = new TataCliqListingAdapter({
+        client,
+        slaveIds: t.slaveIds,
+        ...(t.defaultSlaveId ? { defaultSlaveId: t.defaultSlaveId } : {}),
+        clock,
+      });
+      stops.push(async () => {
+        await adapter.flush();
+        await client.stop();
+      });
+      adapters.tatacliq = adapter;
     }
 
     const transport = deps.transport ?? createTransport(config, { db, logger });

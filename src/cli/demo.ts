@@ -5,7 +5,6 @@ import { type App, startApp } from '../app.js';
 import { type Config, loadConfig, type RawEnv } from '../config/index.js';
 import { decodeOmsMessage, type OmsEvent } from '../domain/oms.js';
 import { LISTING_REST_STATES } from '../machines/index.js';
-import { createAmazonSandbox, sandboxEnv } from '../marketplaces/amazon/index.js';
 import {
   callsPerOperation,
   coalescedUpdates,
@@ -16,6 +15,7 @@ import {
 } from '../ops/report.js';
 import { migrate, openDatabase } from '../persistence/database.js';
 import { createEmbeddedTransport } from '../streams/embedded.js';
+import { startDemoMarketplaces } from './demo-marketplaces.js';
 import { expectedListings, naiveUpdateCount } from './expectations.js';
 
 export interface DemoOptions {
@@ -66,12 +66,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     return r.ok ? [r.event as OmsEvent] : [];
   });
 
-  const sandbox = createAmazonSandbox({
-    stateFile: join(dataDir, 'sandbox', 'amazon.json'),
-    applyDelayMs: Number(opts.env.DEMO_SANDBOX_APPLY_DELAY_MS ?? 300),
-  });
-  await sandbox.start(0);
-  out(`Amazon sandbox listening on ${sandbox.url}`);
+  const marketplaces = await startDemoMarketplaces(
+    dataDir,
+    Number(opts.env.DEMO_SANDBOX_APPLY_DELAY_MS ?? 300),
+  );
+  for (const m of marketplaces) out(`${m.label} sandbox running`);
+  const ids = marketplaces.map((m) => m.id);
 
   let app: App | undefined;
   const started = Date.now();
@@ -83,8 +83,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       ...opts.env,
       MARKETBRIDGE_DATA_DIR: dataDir,
       MQ_TRANSPORT: 'embedded',
-      MARKETPLACES: 'amazon',
-      ...sandboxEnv(sandbox.url),
+      MARKETPLACES: ids.join(','),
+      ...Object.assign({}, ...marketplaces.map((m) => m.env)),
     });
     if (opts.fresh && config.databaseUrl) {
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir });
@@ -99,35 +99,38 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await queue.publishMany(config.queue.inbound, lines);
     out(`sent ${lines.length} OMS events from ${opts.feedFile} to ${config.queue.inbound}`);
 
-    const amazonCalls = () => {
-      let calls = 0;
-      let throttled = 0;
+    const callsSoFar = () => {
+      const per: Record<string, { calls: number; throttled: number }> = {};
       for (const [k, v] of app!.recorder.totals) {
-        if (!k.startsWith('amazon ')) continue;
-        calls += v.calls;
-        throttled += v.throttled;
+        const m = k.slice(0, k.indexOf(' '));
+        const t = per[m] ?? { calls: 0, throttled: 0 };
+        t.calls += v.calls;
+        t.throttled += v.throttled;
+        per[m] = t;
       }
-      return { calls, throttled };
+      return per;
     };
     let stable = 0;
     for (;;) {
       await new Promise((r) => setTimeout(r, 1000));
       const depth = await queue.depth(config.queue.inbound);
       const inbox = await pendingActorEvents(app.db);
-      const states = await listingStates(app.db, 'amazon');
-      const { calls, throttled } = amazonCalls();
+      const states = await listingStates(app.db);
+      const per = callsSoFar();
       const s = app.inboundStats;
       const elapsed = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
       out(
         `[${elapsed}s] queue ${depth} · events ${s.accepted} new, ${s.duplicates} duplicate, ${s.rejected} rejected · ` +
-          `listings ${formatCounts(states)} · Amazon calls ${calls} (429: ${throttled})`,
+          `listings ${formatCounts(states)} · calls ${marketplaces
+            .map((m) => `${m.label} ${per[m.id]?.calls ?? 0} (429: ${per[m.id]?.throttled ?? 0})`)
+            .join(', ')}`,
       );
       const settled =
         depth === 0 &&
         inbox === 0 &&
         app.runtime.isSettled() &&
         Object.keys(states).every((st) => REST.has(st)) &&
-        sandbox.control.pendingCount() === 0;
+        marketplaces.every((m) => m.pending() === 0);
       stable = settled ? stable + 1 : 0;
       if (stable >= 2) break;
       if (Date.now() - started > opts.timeoutMs) {
@@ -137,67 +140,63 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }
     await app.recorder.flush();
 
-    // Check every listing against the feed's final state, as the sandbox shows it.
-    const expected = expectedListings(events, ['amazon']);
-    const shown = sandbox.control.snapshot();
+    // Check every (SKU, marketplace) against the feed's final state, as each sandbox shows it.
+    const expected = expectedListings(events, ids);
     const rows = await app.db.query<{
       sku: string;
+      marketplace: string;
       state: string;
       confirmed_price: string | null;
       confirmed_quantity: number | null;
-    }>("select sku, state, confirmed_price, confirmed_quantity from listing where marketplace = 'amazon'");
-    const bySku = new Map(rows.map((r) => [r.sku, r]));
+    }>('select sku, marketplace, state, confirmed_price, confirmed_quantity from listing');
+    const byKey = new Map(rows.map((r) => [`${r.marketplace}|${r.sku}`, r]));
     const problems: string[] = [];
     for (const e of expected) {
-      const row = bySku.get(e.sku);
-      const live = shown[e.sku];
+      const m = marketplaces.find((x) => x.id === e.marketplace)!;
+      const row = byKey.get(`${e.marketplace}|${e.sku}`);
+      const where = `${m.label} ${e.sku}`;
       if (!row) {
-        problems.push(`${e.sku}: no listing row`);
+        problems.push(`${where}: no listing row`);
         continue;
       }
-      if (e.present) {
-        if (row.state !== 'listed') problems.push(`${e.sku}: state ${row.state}, expected listed`);
-        if (Number(row.confirmed_price) !== e.price || row.confirmed_quantity !== e.quantity)
-          problems.push(
-            `${e.sku}: confirmed ${row.confirmed_price}/${row.confirmed_quantity}, expected ${e.price}/${e.quantity}`,
-          );
-        if (!live?.exists || live.price !== e.price || live.quantity !== e.quantity)
-          problems.push(
-            `${e.sku}: sandbox shows ${live?.price}/${live?.quantity}, expected ${e.price}/${e.quantity}`,
-          );
-      } else {
-        if (row.state !== 'delisted' && row.state !== 'unlisted')
-          problems.push(`${e.sku}: state ${row.state}, expected delisted`);
-        if (live?.exists && live.buyable) problems.push(`${e.sku}: still buyable on the sandbox`);
-      }
+      if (e.present && row.state !== 'listed') problems.push(`${where}: state ${row.state}, expected listed`);
+      if (!e.present && row.state !== 'delisted' && row.state !== 'unlisted')
+        problems.push(`${where}: state ${row.state}, expected delisted`);
+      if (e.present && (Number(row.confirmed_price) !== e.price || row.confirmed_quantity !== e.quantity))
+        problems.push(
+          `${where}: confirmed ${row.confirmed_price}/${row.confirmed_quantity}, expected ${e.price}/${e.quantity}`,
+        );
+      for (const p of m.check(e)) problems.push(`${where}: ${p}`);
     }
 
-    const calls = await callsPerOperation(app.db, 'amazon');
     const outcomes = await eventLogOutcomes(app.db);
-    const coalesced = await coalescedUpdates(app.db, 'amazon');
-    const states = await listingStates(app.db, 'amazon');
-    const patches = calls.find((c) => c.operation === 'patchListingsItem')?.calls ?? 0;
-    const naive = naiveUpdateCount(events, 'amazon');
-    const total429 = calls.reduce((a, c) => a + c.throttled, 0);
-
+    const states = await listingStates(app.db);
     out('');
     out('── marketbridge demo summary ─────────────────────────────────────────');
     out(`elapsed this run        ${((Date.now() - started) / 1000).toFixed(1)} s`);
     out(`OMS events (event_log)  ${formatCounts(outcomes)}`);
-    out(`Amazon listings         ${formatCounts(states)}`);
-    out('Amazon calls            (all runs on this database)');
-    for (const c of calls)
-      out(`  ${c.operation.padEnd(22)}${String(c.calls).padStart(6)}   429s: ${c.throttled}`);
-    out(`429 responses           ${total429}`);
-    out(`coalesced updates       ${coalesced}`);
-    out(`Amazon PATCH calls      ${patches}, for ${naive} Amazon price and stock events in the feed`);
+    for (const m of marketplaces) {
+      const calls = await callsPerOperation(app.db, m.id);
+      const coalesced = await coalescedUpdates(app.db, m.id);
+      const naive = naiveUpdateCount(events, m.id);
+      const total = calls.reduce((a, c) => a + c.calls, 0);
+      const throttled = calls.reduce((a, c) => a + c.throttled, 0);
+      out('');
+      out(`${m.label}: listings ${formatCounts(await listingStates(app.db, m.id))}`);
+      out(`  calls (all runs on this database), for ${naive} price and stock events in the feed:`);
+      for (const c of calls)
+        out(`    ${c.operation.padEnd(22)}${String(c.calls).padStart(6)}   429s: ${c.throttled}`);
+      out(`  ${total} calls, ${throttled} × 429, ${coalesced} coalesced updates`);
+    }
+    out('');
+    out(`all listings            ${formatCounts(states)}`);
     out(
-      `final state check       ${problems.length === 0 ? `OK: ${expected.length} listings match the feed, read back from the sandbox` : `${problems.length} mismatches`}`,
+      `final state check       ${problems.length === 0 ? `OK: ${expected.length} (SKU, marketplace) pairs match the feed, read back from the sandboxes` : `${problems.length} mismatches`}`,
     );
     for (const p of problems.slice(0, 20)) out(`  ✗ ${p}`);
     return problems.length === 0 ? 0 : 1;
   } finally {
     await app?.stop();
-    await sandbox.stop();
+    for (const m of marketplaces) await m.stop();
   }
 }

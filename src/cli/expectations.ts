@@ -8,6 +8,8 @@ export interface ExpectedListing {
   present: boolean;
   price: number;
   quantity: number;
+  /** Newest quantity per OMS location, from stock updates that named one. */
+  locations: Record<string, number>;
 }
 
 /**
@@ -31,6 +33,7 @@ export function expectedListings(
     priceAt: number;
     quantityAt: number;
     listedEver: boolean;
+    locations: Record<string, { quantity: number; at: number }>;
   }
   const state = new Map<string, Entry>();
   // An event naming a marketplace reaches that listing's actor even before its product.list
@@ -49,6 +52,7 @@ export function expectedListings(
         priceAt: -Infinity,
         quantityAt: -Infinity,
         listedEver: false,
+        locations: {},
       };
       state.set(k, s);
     }
@@ -84,6 +88,10 @@ export function expectedListings(
       case 'stock.update':
         for (const s of entriesOf(e.sku)) {
           if (t >= s.quantityAt) Object.assign(s, { quantity: e.quantity, quantityAt: t });
+          const known = e.locationId === undefined ? undefined : s.locations[e.locationId];
+          if (e.locationId !== undefined && (!known || t >= known.at)) {
+            s.locations[e.locationId] = { quantity: e.quantity, at: t };
+          }
         }
         break;
       default:
@@ -92,7 +100,14 @@ export function expectedListings(
   }
   return [...state.values()]
     .filter((s) => s.listedEver)
-    .map(({ sku, marketplace, present, price, quantity }) => ({ sku, marketplace, present, price, quantity }))
+    .map(({ sku, marketplace, present, price, quantity, locations }) => ({
+      sku,
+      marketplace,
+      present,
+      price,
+      quantity,
+      locations: Object.fromEntries(Object.entries(locations).map(([id, l]) => [id, l.quantity])),
+    }))
     .sort((a, b) => (a.marketplace + a.sku).localeCompare(b.marketplace + b.sku));
 }
 

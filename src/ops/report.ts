@@ -3,11 +3,11 @@ import type { Sql } from '../persistence/database.js';
 
 /** Read-only questions ops (and the demo) ask of the database. */
 
-/** Listings per state on one marketplace. */
-export async function listingStates(db: Sql, marketplace: MarketplaceId): Promise<Record<string, number>> {
+/** Listings per state, on one marketplace or all. */
+export async function listingStates(db: Sql, marketplace?: MarketplaceId): Promise<Record<string, number>> {
   const rows = await db.query<{ state: string; n: string }>(
-    'select state, count(*) as n from listing where marketplace = ? group by state order by state',
-    [marketplace],
+    'select state, count(*) as n from listing where (?::text is null or marketplace = ?) group by state order by state',
+    [marketplace ?? null, marketplace ?? null],
   );
   return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
 }

@@ -91,9 +91,9 @@ describe('expectedListings on a hand-written feed', () => {
       ['amazon', 'flipkart'],
     );
     assert.deepEqual(out, [
-      { sku: 'TV-1', marketplace: 'amazon', present: true, price: 400, quantity: 2 },
-      { sku: 'TV-2', marketplace: 'amazon', present: true, price: 500, quantity: 3 },
-      { sku: 'TV-2', marketplace: 'flipkart', present: true, price: 500, quantity: 3 },
+      { sku: 'TV-1', marketplace: 'amazon', present: true, price: 400, quantity: 2, locations: {} },
+      { sku: 'TV-2', marketplace: 'amazon', present: true, price: 500, quantity: 3, locations: {} },
+      { sku: 'TV-2', marketplace: 'flipkart', present: true, price: 500, quantity: 3, locations: {} },
     ]);
   });
 
@@ -109,7 +109,22 @@ describe('expectedListings on a hand-written feed', () => {
       ],
       ['amazon'],
     );
-    assert.deepEqual(out, [{ sku: 'TV', marketplace: 'amazon', present: true, price: 450, quantity: 8 }]);
+    assert.deepEqual(out, [
+      { sku: 'TV', marketplace: 'amazon', present: true, price: 450, quantity: 8, locations: {} },
+    ]);
+  });
+
+  it('keeps the newest quantity per OMS location, each on its own', () => {
+    const out = expectedListings(
+      [
+        listed('TV', ['flipkart'], T0, 500, 3),
+        { ...stocked('TV', T2, 4), locationId: 'DC-DEL-01' },
+        { ...stocked('TV', T3, 9), locationId: 'STORE-MUM-003' },
+        { ...stocked('TV', T1, 1), locationId: 'DC-DEL-01' }, // older for DC-DEL-01
+      ],
+      ['flipkart'],
+    );
+    assert.deepEqual(one(out, 'flipkart', 'TV').locations, { 'DC-DEL-01': 4, 'STORE-MUM-003': 9 });
   });
 
   it('compares occurredAt as instants, not as strings', () => {

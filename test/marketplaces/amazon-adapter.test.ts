@@ -9,7 +9,7 @@ import {
   type ListingsItemSubmissionResponse,
   type ListingsItemsApi,
 } from '../../src/marketplaces/amazon/index.js';
-import { TV_DRAFT } from './amazon-fakes.js';
+import { TV_DRAFT } from './fakes.js';
 
 const MP = 'A21TJRUUN4KGV';
 

@@ -2,25 +2,22 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { RetryableError, TerminalError } from '../../src/core/errors.js';
-import { encodePathSegment } from '../../src/marketplaces/amazon/client.js';
 import {
   AMAZON_ERROR_CODES,
   AmazonSpApiClient,
   type AmazonSpApiClientOptions,
 } from '../../src/marketplaces/amazon/index.js';
+import { ACCEPTED, isLwa, LWA_OK } from './amazon-fakes.js';
 import {
-  ACCEPTED,
   type CapturedRequest,
-  isLwa,
-  LWA_OK,
   memoryRecorder,
   never,
+  REFERENCE_TIMESTAMP,
   type Responder,
   type ScriptedResponse,
   scriptedFetch,
-} from './amazon-fakes.js';
+} from './fakes.js';
 
-const REFERENCE_TIMESTAMP = Date.UTC(2026, 10, 20, 4, 0, 0);
 const SELLER = 'A2SELLER';
 const EXPIRED = {
   status: 403,
@@ -108,14 +105,6 @@ describe('AmazonSpApiClient requests', () => {
       `/listings/2021-08-01/items/${SELLER}/a%25b%23c%3Fd`,
     ]);
     assert.equal(t.api()[0]?.url.searchParams.get('includedData'), 'summaries,offers');
-  });
-
-  it('percent-encodes a path segment of dots only', () => {
-    assert.equal(encodePathSegment('.'), '%2E');
-    assert.equal(encodePathSegment('..'), '%2E%2E');
-    assert.equal(encodePathSegment('...'), '%2E%2E%2E');
-    assert.equal(encodePathSegment('.a'), '.a');
-    assert.equal(encodePathSegment('a/b'), 'a%2Fb');
   });
 
   it('never sends SKU "." / ".." / "" to another path (URL parsing treats %2E as a dot): terminal, no request', async () => {

@@ -11,8 +11,9 @@ import { TerminalError } from '../../src/core/errors.js';
 import { decodeOmsMessage } from '../../src/domain/oms.js';
 import type { ListingDraft } from '../../src/domain/types.js';
 import { AmazonListingAdapter, AmazonSpApiClient } from '../../src/marketplaces/amazon/index.js';
-import { ACCEPTED, isLwa, LWA_OK, type ScriptedResponse, scriptedFetch, TV_DRAFT } from './amazon-fakes.js';
+import { ACCEPTED, isLwa, LWA_OK } from './amazon-fakes.js';
 import { loadListingsModel } from './amazon-model.js';
+import { type ScriptedResponse, scriptedFetch, TV_DRAFT } from './fakes.js';
 
 const model = loadListingsModel();
 const SAMPLE_EVENTS = resolve(process.cwd(), '../shared/samples/oms-events.jsonl');

@@ -20,10 +20,9 @@ import {
   createAmazonSandbox,
   SANDBOX_CREDENTIALS,
 } from '../../src/marketplaces/amazon/index.js';
-import { memoryRecorder, TV_DRAFT } from './amazon-fakes.js';
 import { loadListingsModel } from './amazon-model.js';
+import { memoryRecorder, REFERENCE_TIMESTAMP, TV_DRAFT } from './fakes.js';
 
-const REFERENCE_TIMESTAMP = Date.UTC(2026, 10, 20, 4, 0, 0);
 const SELLER = SANDBOX_CREDENTIALS.sellerId;
 const MP = 'A21TJRUUN4KGV';
 const model = loadListingsModel();

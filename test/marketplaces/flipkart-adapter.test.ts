@@ -9,15 +9,8 @@ import {
   FlipkartListingAdapter,
   type FlipkartListingAdapterOptions,
 } from '../../src/marketplaces/flipkart/index.js';
-import {
-  bodyOf,
-  eventually,
-  type FakeFlipkart,
-  fakeClient,
-  fakeFlipkart,
-  LOCATION,
-  REFERENCE_TIMESTAMP,
-} from './flipkart-fakes.js';
+import { eventually, REFERENCE_TIMESTAMP } from './fakes.js';
+import { bodyOf, type FakeFlipkart, fakeClient, fakeFlipkart, LOCATION } from './flipkart-fakes.js';
 
 const clients: FlipkartClient[] = [];
 afterEach(async () => {

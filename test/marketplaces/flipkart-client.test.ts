@@ -4,19 +4,10 @@ import { RetryableError, TerminalError } from '../../src/core/errors.js';
 import {
   FLIPKART_ERROR_CODES,
   type FlipkartClient,
-  parseRetryAfter,
   toRupees,
 } from '../../src/marketplaces/flipkart/index.js';
-import {
-  APP_ID,
-  bodyOf,
-  eventually,
-  type FakeFlipkart,
-  fakeClient,
-  fakeFlipkart,
-  getSkus,
-  REFERENCE_TIMESTAMP,
-} from './flipkart-fakes.js';
+import { eventually } from './fakes.js';
+import { APP_ID, bodyOf, type FakeFlipkart, fakeClient, fakeFlipkart, getSkus } from './flipkart-fakes.js';
 
 const clients: FlipkartClient[] = [];
 afterEach(async () => {
@@ -281,16 +272,6 @@ describe('FlipkartClient errors', () => {
         err.status === 400 &&
         /At most 10 SKUs/.test(err.message),
     );
-  });
-
-  it('parses Retry-After as seconds or an HTTP date', () => {
-    assert.equal(parseRetryAfter('2', REFERENCE_TIMESTAMP), 2000);
-    assert.equal(
-      parseRetryAfter(new Date(REFERENCE_TIMESTAMP + 5000).toUTCString(), REFERENCE_TIMESTAMP),
-      5000,
-    );
-    assert.equal(parseRetryAfter(null, REFERENCE_TIMESTAMP), undefined);
-    assert.equal(parseRetryAfter('soon', REFERENCE_TIMESTAMP), undefined);
   });
 });
 

@@ -8,11 +8,10 @@ import type { FetchLike } from '../../src/marketplaces/http.js';
 import {
   type CapturedRequest,
   memoryRecorder,
+  REFERENCE_TIMESTAMP,
   type ScriptedResponse,
   scriptedFetch,
-} from './amazon-fakes.js';
-
-export const REFERENCE_TIMESTAMP = Date.UTC(2026, 10, 20, 4, 0, 0);
+} from './fakes.js';
 export const BASE_URL = 'https://api.flipkart.net/sellers';
 export const TOKEN_URL = 'https://api.flipkart.net/oauth-service/oauth/token';
 export const APP_ID = 'app-id-1';
@@ -169,13 +168,4 @@ export function fakeClient(fake: FakeFlipkart, overrides: Partial<FlipkartClient
     ...overrides,
   });
   return { client, clock, recorder };
-}
-
-/** Resolves when `cond` holds, checking after each turn of the event loop; fails after `ms`. */
-export async function eventually(cond: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
 }

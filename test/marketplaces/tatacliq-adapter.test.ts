@@ -3,17 +3,16 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { RetryableError } from '../../src/core/errors.js';
 import type { SubmitResult } from '../../src/domain/types.js';
-import { CALL_PRIORITY } from '../../src/marketplaces/amazon/index.js';
+import { CALL_PRIORITY } from '../../src/marketplaces/limits.js';
 import {
   type BatchOutcome,
   TATACLIQ_ISSUE_CODES,
   TataCliqListingAdapter,
   type TataCliqListingAdapterOptions,
 } from '../../src/marketplaces/tatacliq/index.js';
-import { TV_DRAFT } from './amazon-fakes.js';
-import { type FakeCall, type FakeClientOptions, fakeClient, settle } from './tatacliq-fakes.js';
+import { REFERENCE_TIMESTAMP, settle, TV_DRAFT } from './fakes.js';
+import { type FakeCall, type FakeClientOptions, fakeClient } from './tatacliq-fakes.js';
 
-const REFERENCE_TIMESTAMP = Date.UTC(2026, 10, 20, 4, 0, 0);
 const SLAVES = { 'STORE-MUM-003': 'MUM003', 'STORE-BLR-014': 'BLR014', 'DC-DEL-01': 'DEL001' };
 
 function setup(client: FakeClientOptions = {}, overrides: Partial<TataCliqListingAdapterOptions> = {}) {
@@ -192,7 +191,7 @@ describe('TataCliqListingAdapter batching', () => {
 });
 
 describe('TataCliqListingAdapter stock per location', () => {
-  it('maps OMS locations to SlaveIDs (sharing a SlaveID adds up) and leaves other slaves alone', async () => {
+  it('maps OMS locations to SlaveIDs (sharing a SlaveID adds up); a configured slave not in the breakdown gets 0', async () => {
     const t = setup({}, { slaveIds: { ...SLAVES, 'STORE-MUM-007': 'MUM003' } });
     const r = await windowed(t, () =>
       t.adapter.update({
@@ -210,6 +209,7 @@ describe('TataCliqListingAdapter stock per location', () => {
       [
         ['MUM003', 5],
         ['DEL001', 0],
+        ['BLR014', 0],
       ],
     );
   });
@@ -230,7 +230,7 @@ describe('TataCliqListingAdapter stock per location', () => {
     assert.equal(r.issues?.[0]?.severity, 'WARNING');
     assert.deepEqual(
       inventoryCalls(t.calls)[0]?.items.map((i) => i.slaveId),
-      ['MUM003'],
+      ['MUM003', 'BLR014', 'DEL001'],
     );
 
     const strict = setup({}, { unmappedLocation: 'reject' });

@@ -4,17 +4,15 @@ import { ManualClock } from '../../src/core/clock.js';
 import { RetryableError, TerminalError } from '../../src/core/errors.js';
 import {
   mintingTokenProvider,
-  parseRetryAfter,
   renderPath,
   staticToken,
   TATACLIQ_ERROR_CODES,
   TataCliqClient,
   type TataCliqClientOptions,
 } from '../../src/marketplaces/tatacliq/index.js';
-import { memoryRecorder, type Responder, scriptedFetch } from './amazon-fakes.js';
+import { memoryRecorder, REFERENCE_TIMESTAMP, type Responder, scriptedFetch } from './fakes.js';
 import { BASE_URL, batchAnswer, itemsOf, SELLER, UNAUTHORIZED } from './tatacliq-fakes.js';
 
-const REFERENCE_TIMESTAMP = Date.UTC(2026, 10, 20, 4, 0, 0);
 const PREFIX = `/PartnerConnect/PC_${SELLER}`;
 const LISTING = {
   SKU: 'SAM-TV-1001',
@@ -383,17 +381,6 @@ describe('TataCliqClient errors', () => {
     assert.equal(out.items[0]?.status, 'SUCCESS');
     assert.equal(t.client.circuit('updateInventory').state, 'closed');
     assert.equal(t.recorder.calls.filter((c) => c.throttled).length, 1);
-  });
-
-  it('parses Retry-After as seconds or an HTTP date', () => {
-    assert.equal(parseRetryAfter('2', 0), 2000);
-    assert.equal(parseRetryAfter('0.5', 0), 500);
-    assert.equal(
-      parseRetryAfter(new Date(REFERENCE_TIMESTAMP + 5000).toUTCString(), REFERENCE_TIMESTAMP),
-      5000,
-    );
-    assert.equal(parseRetryAfter('soon', 0), undefined);
-    assert.equal(parseRetryAfter(null, 0), undefined);
   });
 });
 

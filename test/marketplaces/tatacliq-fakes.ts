@@ -8,7 +8,7 @@ import type {
   TataCliqListing,
   TataCliqListingApi,
 } from '../../src/marketplaces/tatacliq/index.js';
-import type { CapturedRequest, ScriptedResponse } from './amazon-fakes.js';
+import type { CapturedRequest, ScriptedResponse } from './fakes.js';
 
 export const BASE_URL = 'https://intapppreprod2.tataunistore.com/PartnerConnect';
 export const SELLER = '100421';
@@ -78,9 +78,4 @@ export function fakeClient(o: FakeClientOptions = {}) {
     },
   };
   return { api, calls };
-}
-
-/** Lets pending promise callbacks run (a few macrotask turns). */
-export async function settle(turns = 3): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }

@@ -22,9 +22,8 @@ import {
   type TataCliqSandboxOptions,
   tataCliqSandboxEnv,
 } from '../../src/marketplaces/tatacliq/index.js';
-import { memoryRecorder, TV_DRAFT } from './amazon-fakes.js';
+import { memoryRecorder, REFERENCE_TIMESTAMP, TV_DRAFT } from './fakes.js';
 
-const REFERENCE_TIMESTAMP = Date.UTC(2026, 10, 20, 4, 0, 0);
 const SLAVES = TATACLIQ_SANDBOX.slaveIds;
 const ALL_SLAVES = Object.values(SLAVES);
 const ODD_SKUS = ['LG/WM 8KG+STEAM,BLK', 'टीवी-४३इंच', 'a%b#c?d', 'Café Noir 50 ml'];
@@ -112,7 +111,8 @@ describe('Tata CliQ sandbox: listing lifecycle', () => {
       ],
     });
     assert.deepEqual(r, { status: 'applied' });
-    assert.equal(t.control.snapshot()[TV_DRAFT.sku]?.total, 25);
+    // The breakdown is the whole picture: the upsert's total at the default slave is replaced.
+    assert.equal(t.control.snapshot()[TV_DRAFT.sku]?.total, 10);
     assert.deepEqual(await t.adapter.delist(TV_DRAFT.sku), { status: 'applied' });
     const snap = t.control.snapshot()[TV_DRAFT.sku];
     assert.deepEqual(snap?.inventory, Object.fromEntries(ALL_SLAVES.map((s) => [s, 0])));

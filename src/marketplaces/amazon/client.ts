@@ -21,19 +21,26 @@ import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import { RetryableError, TerminalError } from '../../core/errors.js';
 import type { CallPriority } from '../../domain/types.js';
-import { type FetchedResponse, type FetchLike, fetchText, parseJson } from '../http.js';
-import type { CallRecorder } from '../types.js';
-import { noopRecorder } from '../types.js';
+import {
+  encodePathSegment,
+  type FetchedResponse,
+  type FetchLike,
+  fetchText,
+  parseJson,
+  RecordedCall,
+} from '../http.js';
 import {
   type BackoffOptions,
-  backoffDelay,
   CALL_PRIORITY,
   type CircuitView,
-  createListingsLimiters,
-  type ListingsOperation,
   type RateLimit,
+  RetryHold,
   type TokenBucketLimiter,
-} from './limits.js';
+  type TokenRefreshHold,
+} from '../limits.js';
+import type { CallRecorder } from '../types.js';
+import { noopRecorder } from '../types.js';
+import { createListingsLimiters, type ListingsOperation } from './limits.js';
 import {
   AMAZON_IN_MARKETPLACE_ID,
   type AmazonApiError,
@@ -106,16 +113,6 @@ export interface AmazonSpApiClientOptions {
   random?: () => number;
 }
 
-/** The shared hold of token refreshes after retryable LWA failures. */
-export interface TokenRefreshHold {
-  /** Epoch ms until which no token request is sent (0 when never held). */
-  pausedUntil: number;
-  /** Remaining hold in ms (0 when not held). */
-  remainingMs: number;
-  /** Consecutive retryable LWA failures since the last success. */
-  failures: number;
-}
-
 export interface AmazonCallOptions {
   /** A lane name or a raw Bottleneck priority (0–9, lower first). */
   priority?: CallPriority | number;
@@ -168,9 +165,9 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   private token: CachedToken | null = null;
   private refreshing: Promise<string> | null = null;
   private authFailure: { secret: string; at: number; error: TerminalError } | null = null;
-  private readonly lwaBackoff: BackoffOptions;
   private readonly random: () => number;
-  private lwaHold: { until: number; failures: number; error: string } = { until: 0, failures: 0, error: '' };
+  /** Hold of token refreshes after retryable LWA failures. */
+  private readonly lwaHold: RetryHold;
 
   constructor(private readonly opts: AmazonSpApiClientOptions) {
     this.sellerId = opts.sellerId;
@@ -184,8 +181,8 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
     this.authFailureHoldMs = opts.authFailureHoldMs ?? 5 * 60_000;
-    this.lwaBackoff = opts.lwaBackoff ?? {};
     this.random = opts.random ?? Math.random;
+    this.lwaHold = new RetryHold(this.clock, opts.lwaBackoff, this.random);
     this.limiters = createListingsLimiters(opts.rateScale ?? 1, opts.rateLimits, {
       clock: this.clock,
       throttleBackoff: opts.throttleBackoff,
@@ -205,8 +202,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
 
   /** The hold of token refreshes after LWA failures, for metrics and tests. */
   tokenRefreshHold(): TokenRefreshHold {
-    const { until, failures } = this.lwaHold;
-    return { pausedUntil: until, remainingMs: Math.max(0, until - this.clock.now()), failures };
+    return this.lwaHold.view;
   }
 
   /** `null` when the SKU does not exist (404). */
@@ -260,13 +256,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     const t = this.token;
     if (t && this.clock.now() < t.expiresAt - TOKEN_EARLY_REFRESH_MS) return t.value;
     if (!this.refreshing) {
-      const held = this.lwaHold.until - this.clock.now();
-      if (held > 0) {
-        throw new RetryableError(
-          `LWA token refresh held for ${held} ms after ${this.lwaHold.failures} failure(s) (not sent): ${this.lwaHold.error}`,
-          { retryAfterMs: held },
-        );
-      }
+      this.lwaHold.throwIfHeld('LWA token refresh');
       this.refreshing = this.refresh().finally(() => {
         this.refreshing = null;
       });
@@ -344,10 +334,12 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     signal: AbortSignal | undefined,
   ): Promise<Outcome> {
     if (signal?.aborted) throw signal.reason;
-    const startedAt = this.clock.now();
-    let status: number | null = null;
-    let throttled = false;
-    let errorText: string | null = null;
+    const call = new RecordedCall(this.recorder, this.clock, {
+      marketplace: 'amazon',
+      operation: op,
+      entityKey: sku,
+      attempt,
+    });
     try {
       const headers: Record<string, string> = {
         'x-amz-access-token': token,
@@ -358,7 +350,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       const init: RequestInit = { method, headers };
       if (body !== undefined) init.body = JSON.stringify(body);
       const res = await fetchText(this.fetchFn, url, init, this.timeoutMs, signal);
-      status = res.status;
+      call.status = res.status;
       const limiter = this.limiters[op];
       limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit'));
       // Any answer but 429 (and 5xx, which says nothing about quota) closes the 429 circuit.
@@ -368,12 +360,12 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
 
       const errors = apiErrors(res.text);
-      errorText = describe(errors, res.status);
+      call.error = describe(errors, res.status);
       if (res.status === 429) {
-        throttled = true;
+        call.throttled = true;
         // Pauses the operation for every caller; the remaining pause is when to come back.
         const pauseMs = limiter.throttled(ticket);
-        throw new RetryableError(`${op}: throttled (${errorText}), paused ${pauseMs} ms`, {
+        throw new RetryableError(`${op}: throttled (${call.error}), paused ${pauseMs} ms`, {
           throttled: true,
           status: 429,
           retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
@@ -383,36 +375,26 @@ export class AmazonSpApiClient implements ListingsItemsApi {
         return { kind: 'token-expired', res };
       }
       if (res.status >= 500 || res.status === 408) {
-        throw new RetryableError(`${op}: ${errorText}`, { status: res.status });
+        throw new RetryableError(`${op}: ${call.error}`, { status: res.status });
       }
       if (res.status === 401 || res.status === 403) {
-        throw new TerminalError(`${op}: access denied (${errorText})`, {
+        throw new TerminalError(`${op}: access denied (${call.error})`, {
           code: AMAZON_ERROR_CODES.unauthorized,
           status: res.status,
         });
       }
       if (res.status === 404) {
-        throw new TerminalError(`${op}: ${errorText}`, { code: AMAZON_ERROR_CODES.notFound, status: 404 });
+        throw new TerminalError(`${op}: ${call.error}`, { code: AMAZON_ERROR_CODES.notFound, status: 404 });
       }
-      throw new TerminalError(`${op}: ${errorText}`, {
+      throw new TerminalError(`${op}: ${call.error}`, {
         code: AMAZON_ERROR_CODES.badRequest,
         status: res.status,
       });
     } catch (err) {
-      if (errorText === null) errorText = err instanceof Error ? err.message : String(err);
+      call.failed(err);
       throw err;
     } finally {
-      this.recorder.record({
-        marketplace: 'amazon',
-        operation: op,
-        entityKey: sku,
-        httpStatus: status,
-        throttled,
-        startedAt: new Date(startedAt),
-        durationMs: Math.max(0, this.clock.now() - startedAt),
-        attempt,
-        error: errorText,
-      });
+      call.end();
     }
   }
 
@@ -427,18 +409,6 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     return parsed.data;
   }
 
-  /** After a retryable LWA failure: holds further refreshes, longer with each failure in a row. */
-  private holdRefreshes(err: RetryableError, errorText: string): RetryableError {
-    const failures = this.lwaHold.failures + 1;
-    const holdMs = backoffDelay(failures, this.lwaBackoff, this.random);
-    this.lwaHold = { until: this.clock.now() + holdMs, failures, error: errorText };
-    return new RetryableError(err.message, {
-      status: err.status,
-      retryAfterMs: Math.max(err.retryAfterMs ?? 0, holdMs),
-      cause: err.cause ?? err,
-    });
-  }
-
   private async refresh(): Promise<string> {
     const secret = await this.opts.clientSecret();
     const held = this.authFailure;
@@ -451,9 +421,12 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       client_id: this.opts.clientId,
       client_secret: secret,
     });
-    const startedAt = this.clock.now();
-    let status: number | null = null;
-    let errorText: string | null = null;
+    const call = new RecordedCall(this.recorder, this.clock, {
+      marketplace: 'amazon',
+      operation: 'lwaToken',
+      entityKey: null,
+      attempt: 1,
+    });
     try {
       const res = await fetchText(
         this.fetchFn,
@@ -469,21 +442,21 @@ export class AmazonSpApiClient implements ListingsItemsApi {
         },
         this.timeoutMs,
       );
-      status = res.status;
+      call.status = res.status;
       const json = parseJson(res.text);
       if (res.status >= 200 && res.status < 300) {
         const ok = LwaTokenResponseSchema.safeParse(json);
         if (!ok.success) throw new RetryableError('LWA: token response without access_token/expires_in');
         this.token = { value: ok.data.access_token, expiresAt: this.clock.now() + ok.data.expires_in * 1000 };
         this.authFailure = null;
-        this.lwaHold = { until: 0, failures: 0, error: '' };
+        this.lwaHold.succeeded();
         return ok.data.access_token;
       }
       const lwa = LwaErrorSchema.safeParse(json);
       const code = lwa.success ? lwa.data.error : `http_${res.status}`;
       const text =
         lwa.success && lwa.data.error_description ? `${code}: ${lwa.data.error_description}` : code;
-      errorText = text;
+      call.error = text;
       if (res.status >= 500 || code === 'server_error' || code === 'temporarily_unavailable') {
         throw new RetryableError(`LWA token refresh failed: ${text}`, { status: res.status });
       }
@@ -508,31 +481,13 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       this.authFailure = { secret, at: this.clock.now(), error };
       throw error;
     } catch (err) {
-      if (errorText === null) errorText = err instanceof Error ? err.message : String(err);
-      if (err instanceof RetryableError) throw this.holdRefreshes(err, errorText);
+      const errorText = call.failed(err);
+      if (err instanceof RetryableError) throw this.lwaHold.failed(err, errorText);
       throw err;
     } finally {
-      this.recorder.record({
-        marketplace: 'amazon',
-        operation: 'lwaToken',
-        entityKey: null,
-        httpStatus: status,
-        throttled: false,
-        startedAt: new Date(startedAt),
-        durationMs: Math.max(0, this.clock.now() - startedAt),
-        attempt: 1,
-        error: errorText,
-      });
+      call.end();
     }
   }
-}
-
-/**
- * One path segment. A segment of dots only is percent-encoded (`%2E`) so it is not a relative
- * reference; note that WHATWG URL parsing (fetch) still treats `%2E` as a dot, see `url()`.
- */
-export function encodePathSegment(segment: string): string {
-  return /^\.+$/.test(segment) ? segment.replace(/\./g, '%2E') : encodeURIComponent(segment);
 }
 
 function apiErrors(text: string): AmazonApiError[] {

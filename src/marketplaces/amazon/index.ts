@@ -1,4 +1,13 @@
 /** Amazon.in (SP-API): client, rate limits, listing adapter and a local sandbox server. */
+
+export {
+  CALL_PRIORITY,
+  createLimiter,
+  type RateLimit,
+  TokenBucketLimiter,
+  type TokenBucketSettings,
+  tokenBucketSettings,
+} from '../limits.js';
 export {
   type AmazonDelistMode,
   AmazonListingAdapter,
@@ -17,15 +26,9 @@ export {
 export {
   AMAZON_RATE_LIMITS,
   type AmazonOperation,
-  CALL_PRIORITY,
-  createLimiter,
   createListingsLimiters,
   LISTINGS_OPERATIONS,
   type ListingsOperation,
-  type RateLimit,
-  TokenBucketLimiter,
-  type TokenBucketSettings,
-  tokenBucketSettings,
 } from './limits.js';
 export {
   type AmazonSandbox,

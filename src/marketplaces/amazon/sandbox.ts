@@ -13,12 +13,19 @@
  * issued before (a demo killed with SIGKILL keeps working).
  */
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
-import { AMAZON_RATE_LIMITS, type ListingsOperation, type RateLimit } from './limits.js';
+import type { RateLimit } from '../limits.js';
+import {
+  isObject,
+  listen,
+  readStateFile,
+  type SandboxBucket,
+  takeToken as take,
+  writeStateFile,
+} from '../sandbox.js';
+import { AMAZON_RATE_LIMITS, type ListingsOperation } from './limits.js';
 import { LISTINGS_ITEMS_PATH } from './types.js';
 
 /** Product types in the OMS sample feed, Amazon's examples, and `PRODUCT` (offer-only PATCH). */
@@ -247,7 +254,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
   let pending: PendingChange[] = [];
   let seq = 0;
   let tokenGeneration = 0;
-  const buckets = new Map<string, { tokens: number; last: number }>();
+  const buckets = new Map<string, SandboxBucket>();
   const forcedThrottle: { op: ListingsOperation | undefined; remaining: number }[] = [];
   const storms: { op: ListingsOperation | undefined; until: number }[] = [];
   const forcedFailures: { op: ListingsOperation | undefined; remaining: number; status: number }[] = [];
@@ -274,24 +281,12 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
   function persist(): void {
     if (!opts.stateFile) return;
     const state: PersistedState = { version: 1, seq, listings: [...listings.values()], pending };
-    mkdirSync(dirname(opts.stateFile), { recursive: true });
-    const tmp = `${opts.stateFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state));
-    renameSync(tmp, opts.stateFile);
+    writeStateFile(opts.stateFile, state);
   }
 
   function load(): void {
-    if (!opts.stateFile) return;
-    let text: string;
-    try {
-      text = readFileSync(opts.stateFile, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const state = JSON.parse(text) as PersistedState;
-    if (state.version !== 1)
-      throw new Error(`${opts.stateFile}: unknown state version ${String(state.version)}`);
+    const state = opts.stateFile ? readStateFile<PersistedState>(opts.stateFile) : undefined;
+    if (!state) return;
     listings.clear();
     for (const l of state.listings) listings.set(key(l.sellerId, l.sku), l);
     pending = [...state.pending].sort((a, b) => a.seq - b.seq);
@@ -350,17 +345,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
 
   // Token buckets -------------------------------------------------------------------------------
   function takeToken(op: ListingsOperation, sellerId: string, app: string): boolean {
-    const now = clock.now();
-    const { burst } = limits[op];
-    const rate = effectiveRate(op);
-    const bKey = `${op}|${sellerId}|${app}`;
-    const b = buckets.get(bKey) ?? { tokens: burst, last: now };
-    b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.last) * rate) / 1000);
-    b.last = now;
-    buckets.set(bKey, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    return take(buckets, `${op}|${sellerId}|${app}`, effectiveRate(op), limits[op].burst, clock.now()) === 0;
   }
 
   function forcedThrottled(op: ListingsOperation): boolean {
@@ -809,10 +794,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
     async start(port = 0): Promise<string> {
       load();
       applyDue();
-      await app.listen({ port, host: opts.host ?? '127.0.0.1' });
-      const address = app.server.address();
-      if (address === null || typeof address === 'string') throw new Error('amazon sandbox: no TCP address');
-      baseUrl = `http://${opts.host ?? '127.0.0.1'}:${address.port}`;
+      baseUrl = await listen(app, 'amazon', port, opts.host ?? '127.0.0.1');
       const tick = opts.applyTickMs ?? 200;
       if (tick > 0) {
         ticker = setInterval(applyDue, tick);
@@ -1010,10 +992,6 @@ function checkQuery(query: Record<string, string | string[] | undefined>): Reply
   }
   const unknown = csv(query.includedData).filter((d) => !WRITE_INCLUDED_DATA.has(d));
   return unknown.length > 0 ? badRequest(`Invalid includedData value(s): ${unknown.join(', ')}.`) : null;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function csv(v: string | string[] | undefined): string[] {

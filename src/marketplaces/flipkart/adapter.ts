@@ -19,6 +19,7 @@
  */
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
+import { classify, RetryableError } from '../../core/errors.js';
 import type {
   CallPriority,
   ListingChange,
@@ -27,10 +28,10 @@ import type {
   ListingReadback,
   SubmitResult,
 } from '../../domain/types.js';
+import { MicroBatcher } from '../batcher.js';
+import { CALL_PRIORITY } from '../limits.js';
 import type { CallOptions, ListingAdapter } from '../types.js';
-import { Batcher } from './batcher.js';
 import type { FlipkartListingsApi } from './client.js';
-import { CALL_PRIORITY } from './limits.js';
 import {
   type InventoryItem,
   type ListingDetail,
@@ -67,12 +68,18 @@ export const FLIPKART_ISSUE_CODES = {
   failedWithoutErrors: 'FLIPKART_FAILURE',
 } as const;
 
+/** Marks a SKU the answer has no result for (its outcome is unknown). */
+const NO_RESULT = Symbol('no result');
+
+/** A batcher whose call answers per SKU (a map); see `skuBatcher`. */
+type SkuBatcher<I, R> = MicroBatcher<I, R | typeof NO_RESULT>;
+
 type Batchers = {
-  updatePrice: Batcher<PriceItem, SkuResult>;
-  updateInventory: Batcher<InventoryItem, SkuResult>;
-  updateListing: Batcher<ListingItem, SkuResult>;
-  createListing: Batcher<ListingItem, SkuResult>;
-  getListings: Batcher<string, ListingDetail | null>;
+  updatePrice: SkuBatcher<PriceItem, SkuResult>;
+  updateInventory: SkuBatcher<InventoryItem, SkuResult>;
+  updateListing: SkuBatcher<ListingItem, SkuResult>;
+  createListing: SkuBatcher<ListingItem, SkuResult>;
+  getListings: SkuBatcher<string, ListingDetail | null>;
 };
 
 export class FlipkartListingAdapter implements ListingAdapter {
@@ -91,34 +98,44 @@ export class FlipkartListingAdapter implements ListingAdapter {
     this.defaultLocation = opts.defaultLocation;
     this.flipkartLocations = [...new Set([opts.defaultLocation, ...this.locationMap.values()])];
     this.listingFields = opts.listingFields ?? (() => ({}));
-    const maxSize = Math.max(
+    const maxItems = Math.max(
       1,
       Math.min(MAX_SKUS_PER_CALL, Math.floor(opts.maxBatchSize ?? MAX_SKUS_PER_CALL)),
     );
-    const b = { clock: opts.clock ?? systemClock, windowMs: opts.batchWindowMs ?? 25, maxSize };
+    const b = { clock: opts.clock ?? systemClock, windowMs: opts.batchWindowMs ?? 25, maxItems };
     const c = this.client;
+    const bySku = (item: { sku: string }) => item.sku;
     this.batchers = {
-      updatePrice: new Batcher(
+      updatePrice: skuBatcher(
         'flipkart:updatePrice',
+        bySku,
         (items, priority) => c.updatePrice(items, { priority }),
         b,
       ),
-      updateInventory: new Batcher(
+      updateInventory: skuBatcher(
         'flipkart:updateInventory',
+        bySku,
         (items, priority) => c.updateInventory(items, { priority }),
         b,
       ),
-      updateListing: new Batcher(
+      updateListing: skuBatcher(
         'flipkart:updateListing',
+        bySku,
         (items, priority) => c.updateListing(items, { priority }),
         b,
       ),
-      createListing: new Batcher(
+      createListing: skuBatcher(
         'flipkart:createListing',
+        bySku,
         (items, priority) => c.createListing(items, { priority }),
         b,
       ),
-      getListings: new Batcher('flipkart:getListings', (skus, priority) => this.lookup(skus, priority), b),
+      getListings: skuBatcher(
+        'flipkart:getListings',
+        (sku) => sku,
+        (skus, priority) => this.lookup(skus, priority),
+        b,
+      ),
     };
   }
 
@@ -134,9 +151,9 @@ export class FlipkartListingAdapter implements ListingAdapter {
     };
   }
 
-  /** Sends every waiting batch now (shutdown). */
-  flush(): void {
-    for (const b of Object.values(this.batchers)) b.flushNow();
+  /** Sends every waiting batch now and waits for the answers (shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all(Object.values(this.batchers).map((b) => b.flush()));
   }
 
   /** Create or overwrite (Flipkart's create overwrites an existing SKU, so it is idempotent). */
@@ -156,7 +173,7 @@ export class FlipkartListingAdapter implements ListingAdapter {
       fields: this.listingFields(draft),
     };
     const priority = opts.priority ?? (draft.quantity === 0 ? 'urgent' : 'stock');
-    const result = await this.batchers.createListing.submit(draft.sku, item, num(priority), opts.signal);
+    const result = await submitSku(this.batchers.createListing, draft.sku, item, num(priority), opts.signal);
     return toSubmitResult(result);
   }
 
@@ -182,13 +199,15 @@ export class FlipkartListingAdapter implements ListingAdapter {
       const item: PriceItem = { sku: change.sku };
       if (change.price !== undefined) item.sellingPrice = change.price;
       if (change.mrp !== undefined) item.mrp = change.mrp;
-      return toSubmitResult(await this.batchers.updatePrice.submit(change.sku, item, priority, opts.signal));
+      return toSubmitResult(
+        await submitSku(this.batchers.updatePrice, change.sku, item, priority, opts.signal),
+      );
     };
     const stock = async () => {
       const { locations, issues } = this.layout(change);
       const item: InventoryItem = { sku: change.sku, locations };
       const r = toSubmitResult(
-        await this.batchers.updateInventory.submit(change.sku, item, priority, opts.signal),
+        await submitSku(this.batchers.updateInventory, change.sku, item, priority, opts.signal),
       );
       return withIssues(r, issues);
     };
@@ -213,8 +232,8 @@ export class FlipkartListingAdapter implements ListingAdapter {
     const priority = num(opts.priority ?? 'urgent');
     const locations = this.flipkartLocations.map((id) => ({ id, inventory: 0, status: 'ENABLED' as const }));
     const [stock, status] = await Promise.allSettled([
-      this.batchers.updateInventory.submit(sku, { sku, locations }, priority, opts.signal),
-      this.batchers.updateListing.submit(sku, { sku, listingStatus: 'INACTIVE' }, priority, opts.signal),
+      submitSku(this.batchers.updateInventory, sku, { sku, locations }, priority, opts.signal),
+      submitSku(this.batchers.updateListing, sku, { sku, listingStatus: 'INACTIVE' }, priority, opts.signal),
     ]);
     if (stock.status === 'rejected') throw stock.reason;
     if (status.status === 'rejected') throw status.reason;
@@ -225,7 +244,8 @@ export class FlipkartListingAdapter implements ListingAdapter {
   }
 
   async read(sku: string, opts: CallOptions = {}): Promise<ListingReadback> {
-    const detail = await this.batchers.getListings.submit(
+    const detail = await submitSku(
+      this.batchers.getListings,
       sku,
       sku,
       num(opts.priority ?? 'read'),
@@ -274,6 +294,51 @@ export class FlipkartListingAdapter implements ListingAdapter {
     for (const sku of [...found.unavailable, ...found.invalid]) if (!out.has(sku)) out.set(sku, null);
     return out;
   }
+}
+
+/**
+ * A batcher for a Flipkart call that answers per SKU: a failed call rejects every caller with the
+ * classified error; a SKU missing from the answer is NO_RESULT (see `submitSku`).
+ */
+function skuBatcher<I, R>(
+  name: string,
+  keyOf: (item: NoInfer<I>) => string,
+  call: (items: I[], priority: number) => Promise<ReadonlyMap<string, R>>,
+  b: { clock: Clock; windowMs: number; maxItems: number },
+): SkuBatcher<I, R> {
+  return new MicroBatcher({
+    name,
+    ...b,
+    send: async (items, priority) => {
+      let results: ReadonlyMap<string, R>;
+      try {
+        results = await call(items, priority);
+      } catch (err) {
+        throw classify(err);
+      }
+      return items.map((item) => {
+        const key = keyOf(item);
+        return results.has(key) ? (results.get(key) as R) : NO_RESULT;
+      });
+    },
+  });
+}
+
+/** One SKU's result; a SKU the answer does not mention is a RetryableError (outcome unknown, the write is idempotent). */
+async function submitSku<I, R>(
+  batcher: SkuBatcher<I, R>,
+  sku: string,
+  item: I,
+  priority: number,
+  signal: AbortSignal | undefined,
+): Promise<R> {
+  const result = await batcher.submitOne(sku, item, priority, signal);
+  if (result === NO_RESULT) {
+    throw new RetryableError(
+      `${batcher.name}: the answer has no result for SKU ${JSON.stringify(sku)} (outcome unknown)`,
+    );
+  }
+  return result;
 }
 
 /** What a listing detail shows: selling price, sellable stock (ENABLED locations), buyable. */

@@ -22,17 +22,27 @@ import { systemClock } from '../../core/clock.js';
 import { RetryableError, TerminalError } from '../../core/errors.js';
 import { storableText } from '../../core/text.js';
 import type { CallPriority } from '../../domain/types.js';
-import { encodePathSegment } from '../amazon/client.js';
+import {
+  encodePathSegment,
+  type FetchedResponse,
+  type FetchLike,
+  fetchText,
+  parseJson,
+  parseRetryAfter,
+  RecordedCall,
+} from '../http.js';
 import {
   type BackoffOptions,
-  backoffDelay,
+  CALL_PRIORITY,
   type CircuitView,
+  type RateLimit,
+  RetryHold,
   type TokenBucketLimiter,
-} from '../amazon/limits.js';
-import { type FetchedResponse, type FetchLike, fetchText, parseJson } from '../http.js';
+  type TokenRefreshHold,
+} from '../limits.js';
 import type { CallRecorder } from '../types.js';
 import { noopRecorder } from '../types.js';
-import { CALL_PRIORITY, createFlipkartLimiters, type FlipkartOperation, type RateLimit } from './limits.js';
+import { createFlipkartLimiters, type FlipkartOperation } from './limits.js';
 import {
   GetListingsResponseSchema,
   type InventoryItem,
@@ -121,13 +131,6 @@ export interface FlipkartClientOptions {
   userAgent?: string;
 }
 
-/** The shared hold of token refreshes after retryable token failures. */
-export interface TokenRefreshHold {
-  pausedUntil: number;
-  remainingMs: number;
-  failures: number;
-}
-
 const DEFAULT_USER_AGENT = `marketbridge/0.1.0 (Node.js/${process.versions.node})`;
 const MAX_EARLY_REFRESH_MS = 60_000;
 /** Longest path we put in one GET (proxies commonly allow 8 KiB request lines). */
@@ -151,16 +154,14 @@ export class FlipkartClient implements FlipkartListingsApi {
   private readonly timeoutMs: number;
   private readonly getBatchSize: number;
   private readonly authFailureHoldMs: number;
-  private readonly tokenBackoff: BackoffOptions;
   private readonly random: () => number;
   private readonly resolveProductId: (sku: string) => string;
   private readonly limiters: Record<FlipkartOperation, TokenBucketLimiter>;
-  /** Epoch ms until which an operation sends nothing because of a 429's Retry-After. */
-  private readonly retryAfterUntil = new Map<FlipkartOperation, number>();
   private token: CachedToken | null = null;
   private refreshing: Promise<string> | null = null;
   private authFailure: { secret: string; at: number; error: TerminalError } | null = null;
-  private tokenHold = { until: 0, failures: 0, error: '' };
+  /** Hold of token requests after retryable token failures. */
+  private readonly tokenHold: RetryHold;
 
   constructor(private readonly opts: FlipkartClientOptions) {
     this.appId = opts.appId;
@@ -173,8 +174,8 @@ export class FlipkartClient implements FlipkartListingsApi {
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.getBatchSize = Math.max(1, Math.floor(opts.getListingsBatchSize ?? 10));
     this.authFailureHoldMs = opts.authFailureHoldMs ?? 5 * 60_000;
-    this.tokenBackoff = opts.tokenBackoff ?? {};
     this.random = opts.random ?? Math.random;
+    this.tokenHold = new RetryHold(this.clock, opts.tokenBackoff, this.random);
     this.resolveProductId = opts.productId ?? fsnResolver(opts.fsn);
     this.limiters = createFlipkartLimiters(opts.rateScale ?? 1, opts.rateLimits, {
       clock: this.clock,
@@ -199,8 +200,7 @@ export class FlipkartClient implements FlipkartListingsApi {
   }
 
   tokenRefreshHold(): TokenRefreshHold {
-    const { until, failures } = this.tokenHold;
-    return { pausedUntil: until, remainingMs: Math.max(0, until - this.clock.now()), failures };
+    return this.tokenHold.view;
   }
 
   async updatePrice(items: PriceItem[], opts: FlipkartCallOptions = {}): Promise<SkuResults> {
@@ -287,13 +287,7 @@ export class FlipkartClient implements FlipkartListingsApi {
     const t = this.token;
     if (t && this.clock.now() < t.expiresAt) return t.value;
     if (!this.refreshing) {
-      const held = this.tokenHold.until - this.clock.now();
-      if (held > 0) {
-        throw new RetryableError(
-          `flipkart token request held for ${held} ms after ${this.tokenHold.failures} failure(s) (not sent): ${this.tokenHold.error}`,
-          { retryAfterMs: held },
-        );
-      }
+      this.tokenHold.throwIfHeld('flipkart token request');
       this.refreshing = this.refresh().finally(() => {
         this.refreshing = null;
       });
@@ -391,7 +385,8 @@ export class FlipkartClient implements FlipkartListingsApi {
     const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
     const entityKey = storableText(skus.length === 1 ? skus[0]! : JSON.stringify(skus), 2000);
     for (let attempt = 1; ; attempt++) {
-      this.throwIfRetryAfter(op);
+      // Nothing, not even a token request, while a 429 (and its Retry-After) pauses the operation.
+      this.limiters[op].throwIfPaused();
       const token = await this.accessToken();
       const outcome = await this.limiters[op].schedule(priority, (ticket) =>
         this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
@@ -404,17 +399,6 @@ export class FlipkartClient implements FlipkartListingsApi {
           status: 401,
         });
       }
-    }
-  }
-
-  private throwIfRetryAfter(op: FlipkartOperation): void {
-    const remaining = (this.retryAfterUntil.get(op) ?? 0) - this.clock.now();
-    if (remaining > 0) {
-      throw new RetryableError(`flipkart:${op}: Retry-After for ${remaining} ms after 429 (not sent)`, {
-        throttled: true,
-        status: 429,
-        retryAfterMs: remaining,
-      });
     }
   }
 
@@ -431,11 +415,12 @@ export class FlipkartClient implements FlipkartListingsApi {
     signal: AbortSignal | undefined,
   ): Promise<Outcome> {
     if (signal?.aborted) throw signal.reason;
-    this.throwIfRetryAfter(op); // the job may have waited in the queue while a 429 came in
-    const startedAt = this.clock.now();
-    let status: number | null = null;
-    let throttled = false;
-    let errorText: string | null = null;
+    const call = new RecordedCall(this.recorder, this.clock, {
+      marketplace: 'flipkart',
+      operation: op,
+      entityKey,
+      attempt,
+    });
     try {
       const headers: Record<string, string> = {
         authorization: `Bearer ${token}`,
@@ -448,31 +433,28 @@ export class FlipkartClient implements FlipkartListingsApi {
         init.body = JSON.stringify(body);
       }
       const res = await fetchText(this.fetchFn, url, init, this.timeoutMs, signal);
-      status = res.status;
+      call.status = res.status;
       const limiter = this.limiters[op];
       if (res.status !== 429 && res.status < 500) limiter.succeeded(ticket);
       if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
       if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
 
-      errorText = describe(res);
+      call.error = describe(res);
       if (res.status === 401) return { kind: 'unauthorized' };
       if (res.status === 429) {
-        throttled = true;
-        const pauseMs = limiter.throttled(ticket);
+        call.throttled = true;
+        // Pauses the operation for every caller, at least for the server's Retry-After.
         const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());
-        if (retryAfterMs !== undefined) {
-          const until = this.clock.now() + retryAfterMs;
-          this.retryAfterUntil.set(op, Math.max(this.retryAfterUntil.get(op) ?? 0, until));
-        }
-        throw new RetryableError(`flipkart:${op}: throttled (${errorText}), paused ${pauseMs} ms`, {
+        const pauseMs = limiter.throttled(ticket, retryAfterMs);
+        throw new RetryableError(`flipkart:${op}: throttled (${call.error}), paused ${pauseMs} ms`, {
           throttled: true,
           status: 429,
-          retryAfterMs: Math.max(pauseMs, retryAfterMs ?? 0, limiter.settings.refillIntervalMs),
+          retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
         });
       }
       // 499 is Flipkart's "connection timed out" (reference §2.3).
       if (res.status >= 500 || res.status === 408 || res.status === 499) {
-        throw new RetryableError(`flipkart:${op}: ${errorText}`, { status: res.status });
+        throw new RetryableError(`flipkart:${op}: ${call.error}`, { status: res.status });
       }
       const code =
         res.status === 403
@@ -480,22 +462,12 @@ export class FlipkartClient implements FlipkartListingsApi {
           : res.status === 404
             ? FLIPKART_ERROR_CODES.notFound
             : FLIPKART_ERROR_CODES.badRequest;
-      throw new TerminalError(`flipkart:${op}: ${errorText}`, { code, status: res.status });
+      throw new TerminalError(`flipkart:${op}: ${call.error}`, { code, status: res.status });
     } catch (err) {
-      if (errorText === null) errorText = err instanceof Error ? err.message : String(err);
+      call.failed(err);
       throw err;
     } finally {
-      this.recorder.record({
-        marketplace: 'flipkart',
-        operation: op,
-        entityKey,
-        httpStatus: status,
-        throttled,
-        startedAt: new Date(startedAt),
-        durationMs: Math.max(0, this.clock.now() - startedAt),
-        attempt,
-        error: errorText === null ? null : storableText(errorText, 500),
-      });
+      call.end(call.error === null ? null : storableText(call.error, 500));
     }
   }
 
@@ -514,16 +486,18 @@ export class FlipkartClient implements FlipkartListingsApi {
         this.requestToken(u.href, basic, secret, ticket),
       );
     } catch (err) {
-      if (err instanceof RetryableError && !err.throttled) throw this.holdRefreshes(err);
+      if (err instanceof RetryableError && !err.throttled) throw this.tokenHold.failed(err);
       throw err;
     }
   }
 
   private async requestToken(url: string, basic: string, secret: string, ticket: number): Promise<string> {
-    const startedAt = this.clock.now();
-    let status: number | null = null;
-    let throttled = false;
-    let errorText: string | null = null;
+    const call = new RecordedCall(this.recorder, this.clock, {
+      marketplace: 'flipkart',
+      operation: 'oauthToken',
+      entityKey: null,
+      attempt: 1,
+    });
     try {
       const res = await fetchText(
         this.fetchFn,
@@ -538,14 +512,14 @@ export class FlipkartClient implements FlipkartListingsApi {
         },
         this.timeoutMs,
       );
-      status = res.status;
+      call.status = res.status;
       const limiter = this.limiters.oauthToken;
       if (res.status !== 429 && res.status < 500) limiter.succeeded(ticket);
       if (res.status >= 200 && res.status < 300) {
         const ok = TokenResponseSchema.safeParse(parseJson(res.text));
         if (!ok.success) {
-          errorText = 'token response without access_token/expires_in';
-          throw new RetryableError(`flipkart token: ${errorText}`, { status: res.status });
+          call.error = 'token response without access_token/expires_in';
+          throw new RetryableError(`flipkart token: ${call.error}`, { status: res.status });
         }
         const ttlMs = ok.data.expires_in * 1000;
         const now = this.clock.now();
@@ -554,63 +528,44 @@ export class FlipkartClient implements FlipkartListingsApi {
           expiresAt: now + ttlMs - Math.min(MAX_EARLY_REFRESH_MS, ttlMs / 10),
         };
         this.authFailure = null;
-        this.tokenHold = { until: 0, failures: 0, error: '' };
+        this.tokenHold.succeeded();
         return ok.data.access_token;
       }
-      errorText = describe(res);
+      call.error = describe(res);
       if (res.status === 429) {
-        throttled = true;
+        call.throttled = true;
         const pauseMs = limiter.throttled(ticket);
         const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock.now()) ?? 0;
-        throw new RetryableError(`flipkart token: throttled (${errorText})`, {
+        throw new RetryableError(`flipkart token: throttled (${call.error})`, {
           throttled: true,
           status: 429,
           retryAfterMs: Math.max(pauseMs, retryAfterMs),
         });
       }
       if (res.status >= 500 || res.status === 408 || res.status === 499) {
-        throw new RetryableError(`flipkart token request failed: ${errorText}`, { status: res.status });
+        throw new RetryableError(`flipkart token request failed: ${call.error}`, { status: res.status });
       }
       const error =
         res.status === 401
-          ? new TerminalError(`flipkart: app id / app secret rejected by the token endpoint (${errorText})`, {
-              code: FLIPKART_ERROR_CODES.badCredentials,
-              status: 401,
-            })
-          : new TerminalError(`flipkart: token request rejected (${errorText})`, {
+          ? new TerminalError(
+              `flipkart: app id / app secret rejected by the token endpoint (${call.error})`,
+              {
+                code: FLIPKART_ERROR_CODES.badCredentials,
+                status: 401,
+              },
+            )
+          : new TerminalError(`flipkart: token request rejected (${call.error})`, {
               code: FLIPKART_ERROR_CODES.tokenRequestRejected,
               status: res.status,
             });
       this.authFailure = { secret, at: this.clock.now(), error };
       throw error;
     } catch (err) {
-      if (errorText === null) errorText = err instanceof Error ? err.message : String(err);
+      call.failed(err);
       throw err;
     } finally {
-      this.recorder.record({
-        marketplace: 'flipkart',
-        operation: 'oauthToken',
-        entityKey: null,
-        httpStatus: status,
-        throttled,
-        startedAt: new Date(startedAt),
-        durationMs: Math.max(0, this.clock.now() - startedAt),
-        attempt: 1,
-        error: errorText === null ? null : storableText(errorText, 500),
-      });
+      call.end(call.error === null ? null : storableText(call.error, 500));
     }
-  }
-
-  /** After a retryable token failure: holds further requests, longer with each failure in a row. */
-  private holdRefreshes(err: RetryableError): RetryableError {
-    const failures = this.tokenHold.failures + 1;
-    const holdMs = backoffDelay(failures, this.tokenBackoff, this.random);
-    this.tokenHold = { until: this.clock.now() + holdMs, failures, error: err.message };
-    return new RetryableError(err.message, {
-      status: err.status,
-      retryAfterMs: Math.max(err.retryAfterMs ?? 0, holdMs),
-      cause: err.cause ?? err,
-    });
   }
 }
 
@@ -639,15 +594,6 @@ function fsnResolver(
   if (fsn instanceof Map) return (sku) => fsn.get(sku) ?? sku;
   const record = fsn as Readonly<Record<string, string>>;
   return (sku) => (Object.hasOwn(record, sku) ? record[sku]! : sku);
-}
-
-/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unparsable. */
-export function parseRetryAfter(header: string | null, now: number): number | undefined {
-  if (header == null || header.trim() === '') return undefined;
-  const trimmed = header.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** Flipkart's error bodies: OAuth style `{error, error_description}` or `{errors:[…]}`. */

@@ -1,4 +1,7 @@
 /** Flipkart Marketplace Seller API v3: client, (assumed) rate limits, listing adapter, local sandbox. */
+
+export { parseRetryAfter } from '../http.js';
+export type { TokenRefreshHold } from '../limits.js';
 export {
   FLIPKART_ISSUE_CODES,
   FlipkartListingAdapter,
@@ -14,8 +17,6 @@ export {
   FlipkartClient,
   type FlipkartClientOptions,
   type FlipkartListingsApi,
-  parseRetryAfter,
-  type TokenRefreshHold,
   toRupees,
 } from './client.js';
 export {

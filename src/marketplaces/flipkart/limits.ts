@@ -4,18 +4,15 @@
  * Flipkart publishes no limits, no rate-limit headers and no 429 (reference §2.3). The numbers
  * below are ASSUMED, conservative defaults — confirm them with Flipkart before production
  * (reference §5 Q4) and override per operation through the client's `rateLimits`.
- * The buckets themselves are the generic TokenBucketLimiter (with its 429 pause), shared with the
- * Amazon slice.
+ * The buckets themselves are the shared TokenBucketLimiter (with its 429 / Retry-After pause),
+ * ../limits.ts.
  */
 import {
-  CALL_PRIORITY,
-  createLimiter,
+  createLimiters,
   type RateLimit,
   type TokenBucketLimiter,
   type TokenBucketLimiterOptions,
-} from '../amazon/limits.js';
-
-export { CALL_PRIORITY, type RateLimit };
+} from '../limits.js';
 
 /** ASSUMED defaults (requests per second, bucket size), before `rateScale`. */
 export const FLIPKART_RATE_LIMITS = {
@@ -43,10 +40,5 @@ export function createFlipkartLimiters(
   overrides: Partial<Record<FlipkartOperation, RateLimit>> = {},
   opts: TokenBucketLimiterOptions = {},
 ): Record<FlipkartOperation, TokenBucketLimiter> {
-  const out = {} as Record<FlipkartOperation, TokenBucketLimiter>;
-  for (const op of FLIPKART_OPERATIONS) {
-    const l = overrides[op] ?? FLIPKART_RATE_LIMITS[op];
-    out[op] = createLimiter(l.rate, l.burst, scale, `flipkart:${op}`, opts);
-  }
-  return out;
+  return createLimiters('flipkart', FLIPKART_OPERATIONS, FLIPKART_RATE_LIMITS, scale, overrides, opts);
 }

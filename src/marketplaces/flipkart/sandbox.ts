@@ -15,17 +15,22 @@
  * 1001 product_id, 1002 unknown SKU, 2001 price value, 2002 selling_price > mrp, 3001 inventory,
  * 3002 unknown location, 4001 listing_status, 5001 forced WARNING, 9001 forced FAILURE.
  */
+
 import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
+import type { RateLimit } from '../limits.js';
 import {
-  FLIPKART_OPERATIONS,
-  FLIPKART_RATE_LIMITS,
-  type FlipkartOperation,
-  type RateLimit,
-} from './limits.js';
+  isObject,
+  listen,
+  readStateFile,
+  type SandboxBucket,
+  takeToken,
+  writeStateFile,
+} from '../sandbox.js';
+import { FLIPKART_OPERATIONS, FLIPKART_RATE_LIMITS, type FlipkartOperation } from './limits.js';
 import { LISTINGS_V3_PATH, type ListingStatus, type LocationStatus, MAX_SKUS_PER_CALL } from './types.js';
 
 export const FLIPKART_SANDBOX_CREDENTIALS = {
@@ -80,6 +85,8 @@ export interface FlipkartSandboxOptions {
    * 'sku-wrapper' (`{"sku": {SKU → result}}`, as Unicommerce's client reads it).
    */
   responseEnvelope?: 'map' | 'sku-wrapper';
+  /** Keep the listings in this JSON file (rewritten atomically after each write), for restarts. */
+  stateFile?: string;
   /** Listings present at start, by SKU. */
   listings?: Record<string, FlipkartSandboxListingSeed>;
   bodyLimitBytes?: number;
@@ -210,7 +217,7 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
   const listings = new Map<string, StoredListing>();
   const tokens = new Map<string, { expiresAt: number; generation: number }>();
   let tokenGeneration = 0;
-  const buckets = new Map<FlipkartOperation, { tokens: number; last: number }>();
+  const buckets = new Map<FlipkartOperation, SandboxBucket>();
   const storms: { op: FlipkartOperation | undefined; until: number }[] = [];
   const forcedThrottle: { op: FlipkartOperation | undefined; remaining: number }[] = [];
   const forcedFailures: { op: FlipkartOperation | undefined; remaining: number; status: number }[] = [];
@@ -234,6 +241,24 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
     });
   }
   for (const [sku, s] of Object.entries(opts.listings ?? {})) seed(sku, s);
+
+  // Persistence: listings survive a restart (e.g. a demo killed half-way and run again).
+  interface PersistedState {
+    version: 1;
+    listings: (Omit<StoredListing, 'locations'> & { locations: [string, StoredLocation][] })[];
+  }
+  function persist(): void {
+    if (!opts.stateFile) return;
+    const state: PersistedState = {
+      version: 1,
+      listings: [...listings.values()].map((l) => ({ ...l, locations: [...l.locations] })),
+    };
+    writeStateFile(opts.stateFile, state);
+  }
+  if (opts.stateFile) {
+    const stored = readStateFile<PersistedState>(opts.stateFile);
+    for (const l of stored?.listings ?? []) listings.set(l.sku, { ...l, locations: new Map(l.locations) });
+  }
 
   function record(op: FlipkartOperation, skus: string[], status: number, answers?: SkuAnswer[]): void {
     const c = counters[op];
@@ -266,17 +291,7 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
       return 1000;
     }
     if (!rateLimiting) return 0;
-    const { burst } = limits[op];
-    const rate = limits[op].rate * rateScale;
-    const b = buckets.get(op) ?? { tokens: burst, last: now };
-    b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.last) * rate) / 1000);
-    b.last = now;
-    buckets.set(op, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil(((1 - b.tokens) * 1000) / rate));
+    return takeToken(buckets, op, limits[op].rate * rateScale, limits[op].burst, now);
   }
 
   function forcedFailure(op: FlipkartOperation): number | null {
@@ -396,6 +411,7 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
       const body = req.body;
       const skus = isObject(body) ? Object.keys(body) : [];
       const r = gate(op, req.headers.authorization) ?? writeReply(op, body);
+      if (r.status === 200) persist();
       record(op, skus, r.status, r.status === 200 ? answersOf(r.body) : undefined);
       return respond(reply, r);
     };
@@ -690,12 +706,7 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
     },
     control,
     async start(port = 0): Promise<string> {
-      const host = opts.host ?? '127.0.0.1';
-      await app.listen({ port, host });
-      const address = app.server.address();
-      if (address === null || typeof address === 'string')
-        throw new Error('flipkart sandbox: no TCP address');
-      baseUrl = `http://${host}:${address.port}`;
+      baseUrl = await listen(app, 'flipkart', port, opts.host ?? '127.0.0.1');
       return baseUrl;
     },
     async stop(): Promise<void> {
@@ -748,10 +759,6 @@ function tooManyRequests(waitMs: number): Reply {
     headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
     body: { error: 'too_many_requests', error_description: 'Request rate limit exceeded, retry later' },
   };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function freshCounters(): Record<FlipkartOperation, FlipkartOperationCounters> {

@@ -29,9 +29,9 @@ import type {
   ListingReadback,
   SubmitResult,
 } from '../../domain/types.js';
-import { CALL_PRIORITY } from '../amazon/limits.js';
+import { MicroBatcher } from '../batcher.js';
+import { CALL_PRIORITY } from '../limits.js';
 import type { CallOptions, ListingAdapter } from '../types.js';
-import { MicroBatcher } from './batcher.js';
 import type { InventoryItem, ItemOutcome, PriceItem, TataCliqListingApi } from './client.js';
 import type { TataCliqListing } from './types.js';
 
@@ -97,12 +97,14 @@ export class TataCliqListingAdapter implements ListingAdapter {
     const windowMs = opts.batchWindowMs ?? 25;
     const maxItems = Math.min(opts.maxBatchItems ?? opts.client.maxBatchItems, opts.client.maxBatchItems);
     this.inventory = new MicroBatcher({
+      name: 'tatacliq:updateInventory',
       maxItems,
       windowMs,
       clock,
       send: async (items, priority) => (await this.client.updateInventory(items, { priority })).items,
     });
     this.prices = new MicroBatcher({
+      name: 'tatacliq:updatePrice',
       maxItems,
       windowMs,
       clock,
@@ -244,6 +246,8 @@ export class TataCliqListingAdapter implements ListingAdapter {
         // Several OMS locations may share one SlaveID: their stock adds up.
         bySlave.set(slaveId, (bySlave.get(slaveId) ?? 0) + l.quantity);
       }
+      // The breakdown is the whole picture: a configured SlaveID it does not mention holds nothing.
+      for (const slaveId of this.slaveIds.values()) if (!bySlave.has(slaveId)) bySlave.set(slaveId, 0);
       const items = [...bySlave].map(([slaveId, inventory]) => ({ sku, slaveId, inventory }));
       return { items, warnings };
     }

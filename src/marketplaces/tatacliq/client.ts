@@ -21,15 +21,22 @@ import { systemClock } from '../../core/clock.js';
 import { classify, RetryableError, TerminalError } from '../../core/errors.js';
 import { storableText } from '../../core/text.js';
 import type { CallPriority } from '../../domain/types.js';
-import { encodePathSegment } from '../amazon/client.js';
+import {
+  encodePathSegment,
+  type FetchedResponse,
+  type FetchLike,
+  fetchText,
+  parseJson,
+  parseRetryAfter,
+  RecordedCall,
+} from '../http.js';
 import {
   type BackoffOptions,
   CALL_PRIORITY,
   type CircuitView,
   type RateLimit,
   type TokenBucketLimiter,
-} from '../amazon/limits.js';
-import { type FetchedResponse, type FetchLike, fetchText, parseJson } from '../http.js';
+} from '../limits.js';
 import type { CallRecorder } from '../types.js';
 import { noopRecorder } from '../types.js';
 import { createTataCliqLimiters, DEFAULT_MAX_BATCH_ITEMS, type TataCliqOperation } from './limits.js';
@@ -164,12 +171,6 @@ export class TataCliqClient implements TataCliqListingApi {
   private readonly batchTimeoutMs: number;
   private readonly authFailureHoldMs: number;
   private readonly limiters: Record<TataCliqOperation, TokenBucketLimiter>;
-  /** Epoch ms until which the server asked us (Retry-After) not to call an operation. */
-  private readonly retryAfterUntil: Record<TataCliqOperation, number> = {
-    updateInventory: 0,
-    updatePrice: 0,
-    getListing: 0,
-  };
   private rejectedToken: { value: string; at: number; error: TerminalError } | null = null;
 
   constructor(opts: TataCliqClientOptions) {
@@ -335,7 +336,8 @@ export class TataCliqClient implements TataCliqListingApi {
     const url = `${this.baseUrl}${path}`;
     let previous: string | null = null;
     for (let attempt = 1; ; attempt++) {
-      this.throwIfRetryAfter(op);
+      // Nothing, not even a token, while a 429 (and its Retry-After) pauses the operation.
+      this.limiters[op].throwIfPaused();
       const token = await this.bearer();
       const outcome = await this.limiters[op].schedule(priority, (ticket) =>
         this.send(op, method, url, entity, body, token, attempt, ticket, timeoutMs, opts.signal),
@@ -375,17 +377,6 @@ export class TataCliqClient implements TataCliqListingApi {
     return token;
   }
 
-  private throwIfRetryAfter(op: TataCliqOperation): void {
-    const remaining = this.retryAfterUntil[op] - this.clock.now();
-    if (remaining > 0) {
-      throw new RetryableError(`${op}: Tata CliQ asked to retry after ${remaining} ms (not sent)`, {
-        throttled: true,
-        status: 429,
-        retryAfterMs: remaining,
-      });
-    }
-  }
-
   /** The path of a template with its values encoded; refuses values that would address another path. */
   private render(
     op: TataCliqOperation,
@@ -419,10 +410,12 @@ export class TataCliqClient implements TataCliqListingApi {
     signal: AbortSignal | undefined,
   ): Promise<Outcome> {
     if (signal?.aborted) throw signal.reason;
-    const startedAt = this.clock.now();
-    let status: number | null = null;
-    let throttled = false;
-    let errorText: string | null = null;
+    const call = new RecordedCall(this.recorder, this.clock, {
+      marketplace: 'tatacliq',
+      operation: op,
+      entityKey: entity,
+      attempt,
+    });
     try {
       const headers: Record<string, string> = {
         authorization: `Bearer ${token}`,
@@ -435,65 +428,53 @@ export class TataCliqClient implements TataCliqListingApi {
         init.body = JSON.stringify(body);
       }
       const res = await fetchText(this.fetchFn, url, init, timeoutMs, signal);
-      status = res.status;
+      call.status = res.status;
       const limiter = this.limiters[op];
       if (res.status !== 429 && res.status < 500) limiter.succeeded(ticket);
       if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
 
       const error = errorBody(res.text);
-      errorText = describe(error, res.status);
+      call.error = describe(error, res.status);
       if (res.status === 404 && method === 'GET' && error?.status?.toUpperCase() === 'FAILURE') {
-        errorText = null;
+        call.error = null;
         return { kind: 'ok', res };
       }
       if (res.status === 401) return { kind: 'unauthorized' };
       if (res.status === 429) {
-        throttled = true;
-        const pauseMs = limiter.throttled(ticket);
+        call.throttled = true;
+        // Pauses the operation for every caller, at least for the server's Retry-After.
         const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());
-        if (retryAfterMs !== undefined) {
-          this.retryAfterUntil[op] = Math.max(this.retryAfterUntil[op], this.clock.now() + retryAfterMs);
-        }
-        throw new RetryableError(`${op}: throttled (${errorText}), paused ${pauseMs} ms`, {
+        const pauseMs = limiter.throttled(ticket, retryAfterMs);
+        throw new RetryableError(`${op}: throttled (${call.error}), paused ${pauseMs} ms`, {
           throttled: true,
           status: 429,
-          retryAfterMs: Math.max(pauseMs, retryAfterMs ?? 0, limiter.settings.refillIntervalMs),
+          retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
         });
       }
       if (res.status >= 500 || res.status === 408) {
-        throw new RetryableError(`${op}: ${errorText}`, { status: res.status });
+        throw new RetryableError(`${op}: ${call.error}`, { status: res.status });
       }
       if (res.status === 403) {
-        throw new TerminalError(`${op}: access denied (${errorText})`, {
+        throw new TerminalError(`${op}: access denied (${call.error})`, {
           code: TATACLIQ_ERROR_CODES.unauthorized,
           status: 403,
         });
       }
       if (res.status === 404) {
-        throw new TerminalError(`${op}: ${errorText}; check the PartnerConnect path templates`, {
+        throw new TerminalError(`${op}: ${call.error}; check the PartnerConnect path templates`, {
           code: TATACLIQ_ERROR_CODES.notFound,
           status: 404,
         });
       }
-      throw new TerminalError(`${op}: ${errorText}`, {
+      throw new TerminalError(`${op}: ${call.error}`, {
         code: TATACLIQ_ERROR_CODES.badRequest,
         status: res.status,
       });
     } catch (err) {
-      if (errorText === null) errorText = err instanceof Error ? err.message : String(err);
+      call.failed(err);
       throw err;
     } finally {
-      this.recorder.record({
-        marketplace: 'tatacliq',
-        operation: op,
-        entityKey: entity,
-        httpStatus: status,
-        throttled,
-        startedAt: new Date(startedAt),
-        durationMs: Math.max(0, this.clock.now() - startedAt),
-        attempt,
-        error: status === 401 ? 'HTTP 401 (token rejected)' : errorText,
-      });
+      call.end(call.status === 401 ? 'HTTP 401 (token rejected)' : call.error);
     }
   }
 }
@@ -509,15 +490,6 @@ export function renderPath(template: string, vars: Partial<Record<PathPlaceholde
       throw new RangeError(`path template ${JSON.stringify(template)}: no value for {${name}}`);
     return encodePathSegment(value);
   });
-}
-
-/** `Retry-After` as delay-seconds or an HTTP date; undefined when absent or unparsable. */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
-  if (value == null || value.trim() === '') return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.ceil(Number(v) * 1000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 function checkTemplates(t: TataCliqPathTemplates): TataCliqPathTemplates {

@@ -1,18 +1,19 @@
 /** Tata CliQ (PartnerConnect): client, limits, listing adapter and a local sandbox server. */
+
+export { MicroBatcher, type MicroBatcherOptions } from '../batcher.js';
+export { parseRetryAfter } from '../http.js';
 export {
   readback,
   TATACLIQ_ISSUE_CODES,
   TataCliqListingAdapter,
   type TataCliqListingAdapterOptions,
 } from './adapter.js';
-export { MicroBatcher, type MicroBatcherOptions } from './batcher.js';
 export {
   type BatchOutcome,
   type InventoryItem,
   type ItemOutcome,
   type ItemOutcomeStatus,
   type PriceItem,
-  parseRetryAfter,
   renderPath,
   TATACLIQ_ERROR_CODES,
   type TataCliqCallOptions,

@@ -3,10 +3,14 @@
  * size (reference §0), so every number here is [ASSUMED], deliberately conservative, and
  * configurable: tune them once the account manager confirms the real ones. A 429 (with
  * `Retry-After`) still pauses the operation for every caller, through the same token bucket and
- * 429 circuit as Amazon (../amazon/limits.ts).
+ * 429 circuit as the other marketplaces (../limits.ts).
  */
-import type { RateLimit, TokenBucketLimiter, TokenBucketLimiterOptions } from '../amazon/limits.js';
-import { createLimiter } from '../amazon/limits.js';
+import {
+  createLimiters,
+  type RateLimit,
+  type TokenBucketLimiter,
+  type TokenBucketLimiterOptions,
+} from '../limits.js';
 
 export const TATACLIQ_OPERATIONS = ['updateInventory', 'updatePrice', 'getListing'] as const;
 export type TataCliqOperation = (typeof TATACLIQ_OPERATIONS)[number];
@@ -27,13 +31,5 @@ export function createTataCliqLimiters(
   overrides: Partial<Record<TataCliqOperation, RateLimit>> = {},
   opts: TokenBucketLimiterOptions = {},
 ): Record<TataCliqOperation, TokenBucketLimiter> {
-  const make = (op: TataCliqOperation) => {
-    const l = overrides[op] ?? TATACLIQ_RATE_LIMITS[op];
-    return createLimiter(l.rate, l.burst, scale, `tatacliq:${op}`, opts);
-  };
-  return {
-    updateInventory: make('updateInventory'),
-    updatePrice: make('updatePrice'),
-    getListing: make('getListing'),
-  };
+  return createLimiters('tatacliq', TATACLIQ_OPERATIONS, TATACLIQ_RATE_LIMITS, scale, overrides, opts);
 }

@@ -18,12 +18,18 @@
  * created them in the seller portal); otherwise only `catalogue` SKUs exist and others FAILURE.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
-import type { RateLimit } from '../amazon/limits.js';
+import type { RateLimit } from '../limits.js';
+import {
+  isObject,
+  listen,
+  readStateFile,
+  type SandboxBucket,
+  takeToken,
+  writeStateFile,
+} from '../sandbox.js';
 import { DEFAULT_MAX_BATCH_ITEMS, TATACLIQ_RATE_LIMITS, type TataCliqOperation } from './limits.js';
 import { formatSlaveIds } from './slave-ids.js';
 
@@ -183,7 +189,7 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
   let failing = new Set<string>();
   const forcedFailures: { remaining: number; status: number }[] = [];
   let stormUntil = 0;
-  const buckets = new Map<TataCliqOperation, { tokens: number; last: number }>();
+  const buckets = new Map<TataCliqOperation, SandboxBucket>();
   let counters = freshCounters();
   const log: TataCliqSandboxRequest[] = [];
 
@@ -204,24 +210,12 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
   function persist(): void {
     if (!opts.stateFile) return;
     const state: PersistedState = { version: 1, listings: [...listings.values()] };
-    mkdirSync(dirname(opts.stateFile), { recursive: true });
-    const tmp = `${opts.stateFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state));
-    renameSync(tmp, opts.stateFile);
+    writeStateFile(opts.stateFile, state);
   }
 
   function load(): void {
-    if (!opts.stateFile) return;
-    let text: string;
-    try {
-      text = readFileSync(opts.stateFile, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const state = JSON.parse(text) as PersistedState;
-    if (state.version !== 1)
-      throw new Error(`${opts.stateFile}: unknown state version ${String(state.version)}`);
+    const state = opts.stateFile ? readStateFile<PersistedState>(opts.stateFile) : undefined;
+    if (!state) return;
     listings.clear();
     for (const l of state.listings) listings.set(l.sku, l);
   }
@@ -233,16 +227,7 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
     if (stormUntil > now) return stormUntil - now;
     const limit = limits[op];
     if (!limit) return 0;
-    const rate = limit.rate * rateScale;
-    const b = buckets.get(op) ?? { tokens: limit.burst, last: now };
-    b.tokens = Math.min(limit.burst, b.tokens + (Math.max(0, now - b.last) * rate) / 1000);
-    b.last = now;
-    buckets.set(op, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - b.tokens) / rate) * 1000);
+    return takeToken(buckets, op, limit.rate * rateScale, limit.burst, now);
   }
 
   function forcedFailure(): number | null {
@@ -543,12 +528,7 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
     control,
     async start(port = 0): Promise<string> {
       load();
-      const host = opts.host ?? '127.0.0.1';
-      await app.listen({ port, host });
-      const address = app.server.address();
-      if (address === null || typeof address === 'string')
-        throw new Error('tatacliq sandbox: no TCP address');
-      baseUrl = `http://${host}:${address.port}`;
+      baseUrl = await listen(app, 'tatacliq', port, opts.host ?? '127.0.0.1');
       return baseUrl;
     },
     async stop(): Promise<void> {
@@ -567,10 +547,6 @@ function failureBody(errorCode: string, errorMessage: string) {
 
 function money(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function freshCounters(): Record<TataCliqOperation, TataCliqOperationCounters> {

@@ -1,18 +1,23 @@
 /**
- * Micro-batching of concurrent submissions into one marketplace call (nothing here is specific to
- * Tata CliQ; Flipkart's 10-SKU batches could use it too).
+ * Micro-batching of concurrent submissions into one marketplace call, shared by the slices whose
+ * APIs take several SKUs per call (Flipkart: 10 SKUs, Tata CliQ: a list of items).
  *
  * Submissions that arrive within `windowMs` of the first one share a call of at most `maxItems`
  * items; a full batch goes at once. Each submitter gets the outcomes of its own items; a failed
- * call rejects every submitter of that batch.
+ * call rejects every submitter of that batch with the sender's error.
  *
  * Order per key: a batch never holds the same key twice (a second submission for a key closes the
  * open batch and starts the next one), and a batch waits until every earlier batch sharing one of
  * its keys has been answered, so two changes of one SKU reach the marketplace in submission order.
+ *
+ * Abort: a submitter's abort before its batch is sent takes its items out of the batch; after, it
+ * only stops waiting (the others still need the call). Either way it rejects with the signal's reason.
  */
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../core/clock.js';
 
 export interface MicroBatcherOptions<I, O> {
+  /** Names the batcher in errors and metrics (e.g. `flipkart:updatePrice`). Default 'batch'. */
+  name?: string;
   /** Items per call. A submission larger than this is sent alone (the sender may split it). */
   maxItems: number;
   /** How long the first submission waits for company. 0: only submissions of the same tick. */
@@ -45,13 +50,31 @@ interface InFlight {
 }
 
 export class MicroBatcher<I, O> {
+  readonly name: string;
   private open: OpenBatch<I, O> | null = null;
   private readonly inFlight = new Set<InFlight>();
+  private calls = 0;
 
   constructor(private readonly opts: MicroBatcherOptions<I, O>) {
     if (!Number.isInteger(opts.maxItems) || opts.maxItems < 1) {
       throw new RangeError(`maxItems must be >= 1, got ${opts.maxItems}`);
     }
+    this.name = opts.name ?? 'batch';
+  }
+
+  /** Batch calls made so far (metrics, tests). */
+  get callCount(): number {
+    return this.calls;
+  }
+
+  /** Items waiting in the open batch (metrics, tests). */
+  get waiting(): number {
+    return this.open?.count ?? 0;
+  }
+
+  /** Batches sent and not yet answered (metrics, tests). */
+  get pending(): number {
+    return this.inFlight.size;
   }
 
   /**
@@ -100,6 +123,12 @@ export class MicroBatcher<I, O> {
     });
   }
 
+  /** One item under one key (e.g. a SKU); resolves with its outcome. */
+  async submitOne(key: string, item: I, priority: number, signal?: AbortSignal): Promise<O> {
+    const [outcome] = await this.submit([key], [item], priority, signal);
+    return outcome as O;
+  }
+
   /** Sends the open batch now and waits until every batch has been answered (shutdown, tests). */
   async flush(): Promise<void> {
     if (this.open) this.close(this.open);
@@ -121,21 +150,19 @@ export class MicroBatcher<I, O> {
     void flight.done.finally(() => this.inFlight.delete(flight));
   }
 
-  /** Batches sent and not yet answered (metrics, tests). */
-  get pending(): number {
-    return this.inFlight.size;
-  }
-
   private async run(entries: Entry<I, O>[], earlier: Promise<void>[]): Promise<void> {
     if (earlier.length > 0) await Promise.allSettled(earlier);
     const live = entries.filter((e) => !e.settled);
     if (live.length === 0) return;
     const items = live.flatMap((e) => e.items);
     const priority = Math.min(...live.map((e) => e.priority));
+    this.calls++;
     try {
       const outcomes = await this.opts.send(items, priority);
       if (outcomes.length !== items.length) {
-        throw new Error(`batch sender returned ${outcomes.length} outcomes for ${items.length} items`);
+        throw new Error(
+          `${this.name}: batch sender returned ${outcomes.length} outcomes for ${items.length} items`,
+        );
       }
       let at = 0;
       for (const e of live) {
