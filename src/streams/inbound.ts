@@ -95,19 +95,23 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       p.catch((err) =>
         log.warn({ error: errorSummary(err) }, 'settling a delivery failed; it may be redelivered'),
       );
+    // Counted once settled, so a count says the message has left the queue.
     const accepts: Promise<void>[] = [];
     for (const [i, it] of items.entries()) {
       if (it.kind === 'rejected') {
-        stats.rejected++;
         log.warn(
           { idempotencyKey: storableText(it.key, 200), reason: it.reason },
           'message rejected to backout',
         );
         await settle(it.d.backout(it.reason)); // in arrival order
+        stats.rejected++;
       } else {
-        if (duplicates.has(i)) stats.duplicates++;
-        else stats.accepted++;
-        accepts.push(settle(it.d.accept()));
+        accepts.push(
+          settle(it.d.accept()).then(() => {
+            if (duplicates.has(i)) stats.duplicates++;
+            else stats.accepted++;
+          }),
+        );
       }
     }
     await Promise.all(accepts);
@@ -175,8 +179,8 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
             { error: errorSummary(again), reason },
             'rejected message backed out without an event_log row',
           );
-          stats.rejected++;
           await it.d.backout(reason).catch((e) => log.error({ error: errorSummary(e) }, 'backout failed'));
+          stats.rejected++;
         }
       }
     }
