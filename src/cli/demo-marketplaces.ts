@@ -9,6 +9,7 @@ import type { ExpectedListing } from './expectations.js';
 export interface DemoMarketplace {
   id: MarketplaceId;
   label: string;
+  url: string;
   env: Record<string, string>;
   /** Accepted changes the sandbox has not applied yet (0 for synchronous marketplaces). */
   pending(): number;
@@ -52,16 +53,29 @@ const differs = (want: Record<string, number>, got: (id: string) => number) =>
     .filter(([id, q]) => got(id) !== q)
     .map(([id, q]) => `${id} ${got(id)} (expected ${q})`);
 
-export async function startDemoMarketplaces(
-  dataDir: string,
-  applyDelayMs: number,
-): Promise<DemoMarketplace[]> {
-  const amazon = createAmazonSandbox({ stateFile: join(dataDir, 'sandbox', 'amazon.json'), applyDelayMs });
-  await amazon.start(0);
-  const flipkart = createFlipkartSandbox({ stateFile: join(dataDir, 'sandbox', 'flipkart.json') });
-  await flipkart.start(0);
-  const tatacliq = createTataCliqSandbox({ stateFile: join(dataDir, 'sandbox', 'tatacliq.json') });
-  await tatacliq.start(0);
+export interface SandboxesOptions {
+  /** Keep each sandbox's listings in `<stateDir>/sandbox/<marketplace>.json` (resumable runs). */
+  stateDir?: string;
+  /** Amazon: time until an ACCEPTED change shows on GET. */
+  applyDelayMs: number;
+  /** Amazon's published rates × this (marketbridge must use the same scale). Default 1. */
+  rateScale?: number;
+  /** Amazon listens here, Flipkart on the next port, Tata CliQ on the one after; 0: any free ports. */
+  basePort?: number;
+}
+
+/** Starts the three marketplace sandboxes on localhost (the demo and `marketbridge sandbox`). */
+export async function startDemoMarketplaces(opts: SandboxesOptions): Promise<DemoMarketplace[]> {
+  const state = (m: string) =>
+    opts.stateDir ? { stateFile: join(opts.stateDir, 'sandbox', `${m}.json`) } : {};
+  const port = (i: number) => (opts.basePort ? opts.basePort + i : 0);
+  const rateScale = opts.rateScale ?? 1;
+  const amazon = createAmazonSandbox({ ...state('amazon'), applyDelayMs: opts.applyDelayMs, rateScale });
+  await amazon.start(port(0));
+  const flipkart = createFlipkartSandbox({ ...state('flipkart') });
+  await flipkart.start(port(1));
+  const tatacliq = createTataCliqSandbox({ ...state('tatacliq') });
+  await tatacliq.start(port(2));
   const cliq = tataCliqSandboxEnv(tatacliq.url);
   const slaveIds = Object.fromEntries(
     (cliq.TATACLIQ_SLAVE_IDS ?? '').split(',').map((p) => p.split('=') as [string, string]),
@@ -70,7 +84,8 @@ export async function startDemoMarketplaces(
     {
       id: 'amazon',
       label: 'Amazon',
-      env: sandboxEnv(amazon.url),
+      url: amazon.url,
+      env: sandboxEnv(amazon.url, rateScale),
       pending: () => amazon.control.pendingCount(),
       check: (e) => {
         const live = amazon.control.snapshot()[e.sku];
@@ -84,6 +99,7 @@ export async function startDemoMarketplaces(
     {
       id: 'flipkart',
       label: 'Flipkart',
+      url: flipkart.url,
       env: {
         ...flipkartSandboxEnv(flipkart.url),
         FLIPKART_DEFAULT_LOCATION: FLIPKART_DEFAULT,
@@ -109,6 +125,7 @@ export async function startDemoMarketplaces(
     {
       id: 'tatacliq',
       label: 'Tata CliQ',
+      url: tatacliq.url,
       env: cliq,
       pending: () => 0,
       check: (e) => {

@@ -66,10 +66,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     return r.ok ? [r.event as OmsEvent] : [];
   });
 
-  const marketplaces = await startDemoMarketplaces(
-    dataDir,
-    Number(opts.env.DEMO_SANDBOX_APPLY_DELAY_MS ?? 300),
-  );
+  const marketplaces = await startDemoMarketplaces({
+    stateDir: dataDir,
+    applyDelayMs: Number(opts.env.DEMO_SANDBOX_APPLY_DELAY_MS ?? 300),
+  });
   for (const m of marketplaces) out(`${m.label} sandbox running`);
   const ids = marketplaces.map((m) => m.id);
 

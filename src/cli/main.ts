@@ -5,9 +5,9 @@ import { createTransport, startApp } from '../app.js';
 import { ConfigError, type LoadConfigOptions, loadConfig, type RawEnv } from '../config/index.js';
 import { createLogger } from '../core/logger.js';
 import { errorSummary } from '../core/text.js';
-import { createAmazonSandbox, sandboxEnv } from '../marketplaces/amazon/index.js';
 import { migrate, openDatabase } from '../persistence/database.js';
 import { runDemo } from './demo.js';
+import { startDemoMarketplaces } from './demo-marketplaces.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -121,22 +121,31 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
 
   program
     .command('sandbox')
-    .description('run the marketplace sandboxes (Amazon SP-API + LWA) on localhost until stopped')
-    .option('--port <port>', 'port for the Amazon sandbox', int, 4601)
-    .option('--rate-scale <n>', 'multiply the published rate limits', Number, 1)
-    .option('--apply-delay-ms <ms>', 'time until an ACCEPTED change shows on GET', int, 1000)
-    .option('--state-file <path>', 'keep the sandbox listings in this JSON file')
-    .action(async (o: { port: number; rateScale: number; applyDelayMs: number; stateFile?: string }) => {
-      const sandbox = createAmazonSandbox({
+    .description('run the marketplace sandboxes (Amazon, Flipkart, Tata CliQ) on localhost until stopped')
+    .option(
+      '--port <port>',
+      'Amazon on this port, Flipkart on the next, Tata CliQ on the one after',
+      int,
+      4601,
+    )
+    .option('--rate-scale <n>', 'multiply Amazon’s published rate limits', Number, 1)
+    .option('--apply-delay-ms <ms>', 'Amazon: time until an ACCEPTED change shows on GET', int, 1000)
+    .option('--state-dir <path>', 'keep the sandboxes’ listings in JSON files under this folder')
+    .action(async (o: { port: number; rateScale: number; applyDelayMs: number; stateDir?: string }) => {
+      const sandboxes = await startDemoMarketplaces({
+        basePort: o.port,
         rateScale: o.rateScale,
         applyDelayMs: o.applyDelayMs,
-        ...(o.stateFile ? { stateFile: o.stateFile } : {}),
+        ...(o.stateDir ? { stateDir: o.stateDir } : {}),
       });
-      await sandbox.start(o.port);
-      out(`Amazon sandbox on ${sandbox.url}. In another shell, point marketbridge at it:`);
-      for (const [k, v] of Object.entries(sandboxEnv(sandbox.url, o.rateScale))) out(`  export ${k}='${v}'`);
+      for (const m of sandboxes) out(`${m.label} sandbox on ${m.url}`);
+      out('In another shell, point marketbridge at them:');
+      out(`  export MARKETPLACES='${sandboxes.map((m) => m.id).join(',')}'`);
+      for (const m of sandboxes) for (const [k, v] of Object.entries(m.env)) out(`  export ${k}='${v}'`);
       out('  npx marketbridge start');
-      await onSignals(() => sandbox.stop(), out);
+      await onSignals(async () => {
+        for (const m of sandboxes) await m.stop();
+      }, out);
     });
 
   program
