@@ -264,6 +264,14 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     return this.refreshing;
   }
 
+  /**
+   * Forgets `token` when it is still the cached one (it was rejected as expired, §4 F5), so the
+   * next `accessToken()` refreshes. For other clients sharing this one's LWA token (feeds).
+   */
+  invalidateAccessToken(token: string): void {
+    if (this.token?.value === token) this.token = null;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(Object.values(this.limiters).map((l) => l.stop()));
   }

@@ -62,3 +62,25 @@ export function createListingsLimiters(
 ): Record<ListingsOperation, TokenBucketLimiter> {
   return createLimiters('amazon', LISTINGS_OPERATIONS, AMAZON_RATE_LIMITS, scale, overrides, opts);
 }
+
+export const FEEDS_OPERATIONS = [
+  'createFeedDocument',
+  'createFeed',
+  'getFeed',
+  'getFeeds',
+  'cancelFeed',
+  'getFeedDocument',
+] as const;
+export type FeedsOperation = (typeof FEEDS_OPERATIONS)[number];
+
+/** JSON_LISTINGS_FEED submissions allowed per window, per region (reference §1.6). */
+export const LISTINGS_FEED_SUBMISSIONS = { max: 5, windowMs: 5 * 60_000 } as const;
+
+/** The Feeds API limiters of one seller account, with optional per-operation overrides. */
+export function createFeedsLimiters(
+  scale = 1,
+  overrides: Partial<Record<FeedsOperation, RateLimit>> = {},
+  opts: TokenBucketLimiterOptions = {},
+): Record<FeedsOperation, TokenBucketLimiter> {
+  return createLimiters('amazon', FEEDS_OPERATIONS, AMAZON_RATE_LIMITS, scale, overrides, opts);
+}

@@ -25,7 +25,8 @@ import {
   takeToken as take,
   writeStateFile,
 } from '../sandbox.js';
-import { AMAZON_RATE_LIMITS, type ListingsOperation } from './limits.js';
+import { AMAZON_RATE_LIMITS, type FeedsOperation, type ListingsOperation } from './limits.js';
+import { type FeedsSandboxControl, type FeedsSandboxOptions, installFeedsApi } from './sandbox-feeds.js';
 import { LISTINGS_ITEMS_PATH } from './types.js';
 
 /** Product types in the OMS sample feed, Amazon's examples, and `PRODUCT` (offer-only PATCH). */
@@ -86,6 +87,8 @@ export interface AmazonSandboxOptions {
   /** Real-time poll that applies due changes while no request arrives; 0 disables. Default 200 ms. */
   applyTickMs?: number;
   bodyLimitBytes?: number;
+  /** Feeds API: IN_QUEUE/IN_PROGRESS delays and the JSON_LISTINGS_FEED submission limit. */
+  feeds?: FeedsSandboxOptions;
 }
 
 export interface OperationCounters {
@@ -116,7 +119,7 @@ export interface SandboxRequestLog {
   status: number;
 }
 
-export interface AmazonSandboxControl {
+export interface AmazonSandboxControl extends FeedsSandboxControl {
   counters(): Record<SandboxOperation, OperationCounters>;
   resetCounters(): void;
   /** Every request, oldest first (bounded to the last 10,000). */
@@ -296,6 +299,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
   // Applying accepted changes -------------------------------------------------------------------
   /** Applies due changes strictly in submission order; returns how many were applied. */
   function applyDue(): number {
+    feedsControl?.advanceFeeds();
     const now = clock.now();
     let applied = 0;
     while (pending.length > 0 && pending[0]!.applyAt <= now) {
@@ -532,6 +536,44 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
 
   const itemPath = `${LISTINGS_ITEMS_PATH}/:sellerId/:sku`;
 
+  // Feeds API (bulk): accepted messages take the same queue and apply path as the Listings calls.
+  const feedsControl: FeedsSandboxControl = installFeedsApi(
+    app,
+    {
+      clock,
+      baseUrl: () => {
+        if (baseUrl === null) throw new Error('amazon sandbox: not started');
+        return baseUrl;
+      },
+      authorize: checkToken,
+      takeToken: (op: FeedsOperation, appId: string) =>
+        take(
+          buckets,
+          `${op}|${appId}`,
+          AMAZON_RATE_LIMITS[op].rate * rateScale,
+          AMAZON_RATE_LIMITS[op].burst,
+          clock.now(),
+        ) === 0,
+      rateHeader: (op: FeedsOperation) => formatRate(AMAZON_RATE_LIMITS[op].rate * rateScale),
+      quotaBody: () => quotaBody(random),
+      validateProductType,
+      validatePatch,
+      validateAttribute,
+      enqueue: (change) => {
+        const now = clock.now();
+        pending.push({
+          ...change,
+          seq: ++seq,
+          submissionId: randomUUID().replace(/-/g, ''),
+          acceptedAt: now,
+          applyAt: now + applyDelayMs,
+        });
+        persist();
+      },
+    },
+    opts.feeds,
+  );
+
   app.get(
     itemPath,
     api('getListingsItem', (req, marketplaceIds) => {
@@ -724,6 +766,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
 
   // Control & lifecycle -------------------------------------------------------------------------
   const control: AmazonSandboxControl = {
+    ...feedsControl,
     counters: () => structuredClone(counters),
     resetCounters: () => {
       counters = freshCounters();
