@@ -18,6 +18,12 @@
  * the operation then pauses entirely (see CircuitView) for 1 s, 2 s, 4 s … 60 s with jitter while
  * 429s continue — and at least as long as the 429's `Retry-After` asked — and resumes with one
  * probe request.
+ *
+ * Server errors (5xx, timeouts, network errors) use the same circuit: after `serverErrorThreshold`
+ * (default 5) in a row the operation pauses for 5 s, 10 s, 20 s … 120 s with jitter while they
+ * continue, failing fast with a (not throttled) CircuitOpenError, and resumes with one probe. A
+ * success closes it. Limiters are per client × operation, so one marketplace's (or operation's)
+ * open circuit never blocks another.
  */
 import Bottleneck from 'bottleneck';
 import type { Clock } from '../core/clock.js';
@@ -151,28 +157,54 @@ export class RetryHold {
   }
 }
 
+/** Default growth of the server-error pause: 5 s, 10 s, 20 s … 120 s (jittered). */
+export const DEFAULT_SERVER_ERROR_BACKOFF = { initialMs: 5000, maxMs: 120_000 } as const;
+/** Default number of consecutive server errors that opens the circuit. */
+export const DEFAULT_SERVER_ERROR_THRESHOLD = 5;
+
+/** Thrown without sending while an operation's circuit is open after server errors (not throttled). */
+export class CircuitOpenError extends RetryableError {}
+
+/**
+ * Whether `err` (thrown while sending one request) is a server error for the circuit: a retryable,
+ * not throttled failure with a 5xx/408/499 status or none (timeouts, network errors).
+ */
+export function isServerError(err: unknown): boolean {
+  if (!(err instanceof RetryableError) || err.throttled || err instanceof CircuitOpenError) return false;
+  const s = err.status;
+  return s === undefined || s >= 500 || s === 408 || s === 499;
+}
+
 export interface TokenBucketLimiterOptions {
-  /** Time source of the 429 pause. Default the system clock. */
+  /** Time source of the 429 and server-error pauses. Default the system clock. */
   clock?: Clock;
   /** Growth of the 429 pause. */
   throttleBackoff?: BackoffOptions;
+  /** Consecutive server errors (5xx, timeouts, network errors) that open the circuit. Default 5. */
+  serverErrorThreshold?: number;
+  /** Growth of the server-error pause. Default 5 s doubling to 120 s. */
+  serverErrorBackoff?: BackoffOptions;
   /** Jitter source (tests). Default Math.random. */
   random?: () => number;
 }
 
 /**
- * The 429 circuit of one operation: `closed` sends normally; `open` (a 429 was answered, the pause
- * has not ended) sends nothing; `half-open` (the pause ended, no success yet) lets one probe
- * through while the other callers wait for its answer.
+ * The circuit of one operation: `closed` sends normally; `open` (a 429 was answered, or too many
+ * server errors in a row, and the pause has not ended) sends nothing; `half-open` (the pause ended,
+ * no success yet) lets one probe through while the other callers wait for its answer.
  */
 export interface CircuitView {
   state: 'closed' | 'open' | 'half-open';
-  /** Epoch ms until which nothing is sent (0 when never throttled). */
+  /** Why it is open or half-open (null when closed); the longer pause wins when both apply. */
+  reason: 'throttled' | 'server-errors' | null;
+  /** Epoch ms until which nothing is sent (0 when never paused). */
   pausedUntil: number;
   /** Remaining pause in ms (0 unless open). */
   remainingMs: number;
   /** Consecutive 429s (pauses opened) since the last success. */
   strikes: number;
+  /** Consecutive server errors (5xx, timeouts, network errors) since the last success. */
+  serverErrors: number;
 }
 
 const REDIRECT = Symbol('redirect');
@@ -199,6 +231,14 @@ export class TokenBucketLimiter {
   /** Settles when the half-open probe has been answered. */
   private probing: Promise<void> | null = null;
   private draining: Promise<void> = Promise.resolve();
+  // Server-error circuit: same gate, own counters.
+  private readonly serverErrorThreshold: number;
+  private readonly serverErrorBackoff: BackoffOptions;
+  private serverErrors = 0;
+  /** Server-error pauses opened since the last success (0: that circuit is closed). */
+  private serverOpens = 0;
+  private serverUntil = 0;
+  private serverTicket = 0;
 
   constructor(
     readonly name: string,
@@ -211,6 +251,8 @@ export class TokenBucketLimiter {
     this.clock = opts.clock ?? systemClock;
     this.throttleBackoff = opts.throttleBackoff ?? {};
     this.random = opts.random ?? Math.random;
+    this.serverErrorThreshold = Math.max(1, opts.serverErrorThreshold ?? DEFAULT_SERVER_ERROR_THRESHOLD);
+    this.serverErrorBackoff = opts.serverErrorBackoff ?? DEFAULT_SERVER_ERROR_BACKOFF;
   }
 
   /** Effective rate in requests per second. */
@@ -248,17 +290,36 @@ export class TokenBucketLimiter {
     }
   }
 
-  /** The 429 circuit (for metrics and tests). */
+  /** The circuit (for metrics and tests). */
   get circuit(): CircuitView {
     const now = this.clock.now();
-    const remainingMs = Math.max(0, this.pauseUntil - now);
-    const state = remainingMs > 0 ? 'open' : this.strikes > 0 ? 'half-open' : 'closed';
-    return { state, pausedUntil: this.pauseUntil, remainingMs, strikes: this.strikes };
+    const pausedUntil = this.pausedUntil;
+    const remainingMs = Math.max(0, pausedUntil - now);
+    const state = remainingMs > 0 ? 'open' : this.halfOpen ? 'half-open' : 'closed';
+    const reason =
+      state === 'closed'
+        ? null
+        : this.serverUntil > this.pauseUntil || (state === 'half-open' && this.strikes === 0)
+          ? 'server-errors'
+          : 'throttled';
+    return {
+      state,
+      reason,
+      pausedUntil,
+      remainingMs,
+      strikes: this.strikes,
+      serverErrors: this.serverErrors,
+    };
   }
 
   /** Epoch ms until which no request of this operation is sent. */
   get pausedUntil(): number {
-    return this.pauseUntil;
+    return Math.max(this.pauseUntil, this.serverUntil);
+  }
+
+  /** A pause has opened since the last success: the next request is a probe. */
+  private get halfOpen(): boolean {
+    return this.strikes > 0 || this.serverOpens > 0;
   }
 
   /**
@@ -283,9 +344,35 @@ export class TokenBucketLimiter {
     return Math.max(0, this.pauseUntil - now);
   }
 
-  /** A request (by its ticket) was answered without a 429: closes the circuit. */
+  /**
+   * A request (by its ticket) failed with a server error (5xx, timeout, network error). After
+   * `serverErrorThreshold` in a row opens the circuit (5 s, 10 s … 120 s, jittered); a failed
+   * probe (a request sent after the pause opened) reopens it for longer. Errors of requests already
+   * in flight when it opened do not escalate. Returns the remaining pause in ms (0 if not open).
+   */
+  serverError(ticket: number): number {
+    const now = this.clock.now();
+    this.serverErrors++;
+    const open =
+      this.serverOpens === 0 ? this.serverErrors >= this.serverErrorThreshold : ticket > this.serverTicket;
+    if (open) {
+      this.serverOpens++;
+      this.serverUntil = Math.max(
+        this.serverUntil,
+        now + backoffDelay(this.serverOpens, this.serverErrorBackoff, this.random),
+      );
+      this.serverTicket = this.ticketSeq;
+    }
+    return Math.max(0, this.serverUntil - now);
+  }
+
+  /** A request (by its ticket) was answered without a 429 or server error: closes the circuit. */
   succeeded(ticket: number): void {
     if (this.strikes > 0 && ticket > this.pauseTicket) this.strikes = 0;
+    if (this.serverOpens === 0 || ticket > this.serverTicket) {
+      this.serverErrors = 0;
+      this.serverOpens = 0;
+    }
   }
 
   /**
@@ -314,23 +401,32 @@ export class TokenBucketLimiter {
   private async admit(): Promise<void> {
     for (;;) {
       this.throwIfPaused();
-      if (this.strikes === 0 || this.probing === null) return;
+      if (!this.halfOpen || this.probing === null) return;
       await this.probing;
     }
   }
 
   private gate(): 'send' | 'probe' | typeof RECHECK {
     this.throwIfPaused();
-    if (this.strikes === 0) return 'send';
+    if (!this.halfOpen) return 'send';
     return this.probing === null ? 'probe' : RECHECK;
   }
 
   /**
    * Throws the throttled RetryableError (retryAfterMs = the remaining pause) while the 429 pause is
-   * open; `schedule` does this itself, a client may call it before preparing a request (a token).
+   * open, a CircuitOpenError (not throttled) while the server-error pause is open and longer;
+   * `schedule` does this itself, a client may call it before preparing a request (a token).
    */
   throwIfPaused(): void {
-    const remaining = this.pauseUntil - this.clock.now();
+    const now = this.clock.now();
+    const remaining = this.pauseUntil - now;
+    const serverRemaining = this.serverUntil - now;
+    if (serverRemaining > 0 && serverRemaining > remaining) {
+      throw new CircuitOpenError(
+        `${this.name}: circuit open for ${serverRemaining} ms after ${this.serverErrors} server error(s) in a row (not sent)`,
+        { retryAfterMs: serverRemaining },
+      );
+    }
     if (remaining > 0) {
       throw new RetryableError(`${this.name}: paused for ${remaining} ms after 429 (not sent)`, {
         throttled: true,

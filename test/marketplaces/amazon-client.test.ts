@@ -516,9 +516,11 @@ describe('AmazonSpApiClient 429 pause', () => {
     await assert.rejects(t.client.patchListingsItem('S', PATCH), throttledWith(1000));
     assert.deepEqual(t.client.circuit('patchListingsItem'), {
       state: 'open',
+      reason: 'throttled',
       pausedUntil: REFERENCE_TIMESTAMP + 1000,
       remainingMs: 1000,
       strikes: 1,
+      serverErrors: 0,
     });
     assert.equal(t.client.limiter('patchListingsItem').pausedUntil, REFERENCE_TIMESTAMP + 1000);
 

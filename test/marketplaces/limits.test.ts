@@ -172,9 +172,11 @@ describe('TokenBucketLimiter 429 pause', () => {
       assert.equal(limiter.throttled(ticket, 3000), 3000);
       assert.deepEqual(limiter.circuit, {
         state: 'open',
+        reason: 'throttled',
         pausedUntil: REFERENCE_TIMESTAMP + 3000,
         remainingMs: 3000,
         strikes: 1,
+        serverErrors: 0,
       });
       clock.advance(2000);
       await assert.rejects(ticketOf(limiter), (err: unknown) => {

@@ -33,6 +33,7 @@ import {
   type BackoffOptions,
   CALL_PRIORITY,
   type CircuitView,
+  isServerError,
   type RateLimit,
   RetryHold,
   type TokenBucketLimiter,
@@ -107,6 +108,10 @@ export interface AmazonSpApiClientOptions {
   authFailureHoldMs?: number;
   /** Pause of an operation after a 429, per consecutive 429. Default 1 s doubling to 60 s. */
   throttleBackoff?: BackoffOptions;
+  /** Consecutive server errors (5xx, timeouts, network errors) that open an operation's circuit. Default 5. */
+  serverErrorThreshold?: number;
+  /** Pause of an operation after server errors, per reopening. Default 5 s doubling to 120 s. */
+  serverErrorBackoff?: BackoffOptions;
   /** Hold of token refreshes after a retryable LWA failure. Default 1 s doubling to 60 s. */
   lwaBackoff?: BackoffOptions;
   /** Jitter source for both backoffs (tests). Default Math.random. */
@@ -186,6 +191,8 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     this.limiters = createListingsLimiters(opts.rateScale ?? 1, opts.rateLimits, {
       clock: this.clock,
       throttleBackoff: opts.throttleBackoff,
+      serverErrorThreshold: opts.serverErrorThreshold,
+      serverErrorBackoff: opts.serverErrorBackoff,
       random: this.random,
     });
   }
@@ -195,7 +202,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     return this.limiters[op];
   }
 
-  /** The 429 circuit of one operation (pause after throttling), for metrics and tests. */
+  /** The 429 / server-error circuit of one operation (pause after throttling), for metrics and tests. */
   circuit(op: ListingsOperation): CircuitView {
     return this.limiters[op].circuit;
   }
@@ -399,6 +406,8 @@ export class AmazonSpApiClient implements ListingsItemsApi {
         status: res.status,
       });
     } catch (err) {
+      // 5xx, timeouts and network errors count towards opening the operation's circuit.
+      if (isServerError(err)) this.limiters[op].serverError(ticket);
       call.failed(err);
       throw err;
     } finally {

@@ -19,6 +19,7 @@ import {
   type BackoffOptions,
   CALL_PRIORITY,
   type CircuitView,
+  isServerError,
   type RateLimit,
   type TokenBucketLimiter,
 } from '../limits.js';
@@ -266,6 +267,10 @@ export interface AmazonFeedsClientOptions {
   /** Per document upload/download. Default 120 s. */
   documentTimeoutMs?: number;
   throttleBackoff?: BackoffOptions;
+  /** Consecutive server errors (5xx, timeouts, network errors) that open an operation's circuit. Default 5. */
+  serverErrorThreshold?: number;
+  /** Pause of an operation after server errors, per reopening. Default 5 s doubling to 120 s. */
+  serverErrorBackoff?: BackoffOptions;
   random?: () => number;
 }
 
@@ -292,6 +297,8 @@ export class AmazonFeedsClient {
     this.limiters = createFeedsLimiters(opts.rateScale ?? 1, opts.rateLimits, {
       clock: this.clock,
       throttleBackoff: opts.throttleBackoff,
+      serverErrorThreshold: opts.serverErrorThreshold,
+      serverErrorBackoff: opts.serverErrorBackoff,
       random: opts.random ?? Math.random,
     });
   }
@@ -506,6 +513,8 @@ export class AmazonFeedsClient {
         status: res.status,
       });
     } catch (err) {
+      // 5xx, timeouts and network errors count towards opening the operation's circuit.
+      if (isServerError(err)) this.limiters[op].serverError(ticket);
       call.failed(err);
       throw err;
     } finally {

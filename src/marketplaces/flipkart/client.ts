@@ -34,7 +34,9 @@ import {
 import {
   type BackoffOptions,
   CALL_PRIORITY,
+  CircuitOpenError,
   type CircuitView,
+  isServerError,
   type RateLimit,
   RetryHold,
   type TokenBucketLimiter,
@@ -124,6 +126,10 @@ export interface FlipkartClientOptions {
   authFailureHoldMs?: number;
   /** Pause of an operation after a 429, per consecutive 429. Default 1 s doubling to 60 s. */
   throttleBackoff?: BackoffOptions;
+  /** Consecutive server errors (5xx, timeouts, network errors) that open an operation's circuit. Default 5. */
+  serverErrorThreshold?: number;
+  /** Pause of an operation after server errors, per reopening. Default 5 s doubling to 120 s. */
+  serverErrorBackoff?: BackoffOptions;
   /** Hold of token refreshes after a retryable token failure. Default 1 s doubling to 60 s. */
   tokenBackoff?: BackoffOptions;
   /** Jitter source (tests). Default Math.random. */
@@ -180,6 +186,8 @@ export class FlipkartClient implements FlipkartListingsApi {
     this.limiters = createFlipkartLimiters(opts.rateScale ?? 1, opts.rateLimits, {
       clock: this.clock,
       throttleBackoff: opts.throttleBackoff,
+      serverErrorThreshold: opts.serverErrorThreshold,
+      serverErrorBackoff: opts.serverErrorBackoff,
       random: this.random,
     });
   }
@@ -194,7 +202,7 @@ export class FlipkartClient implements FlipkartListingsApi {
     return this.limiters[op];
   }
 
-  /** The 429 circuit of one operation, for metrics and tests. */
+  /** The 429 / server-error circuit of one operation, for metrics and tests. */
   circuit(op: FlipkartOperation): CircuitView {
     return this.limiters[op].circuit;
   }
@@ -464,6 +472,8 @@ export class FlipkartClient implements FlipkartListingsApi {
             : FLIPKART_ERROR_CODES.badRequest;
       throw new TerminalError(`flipkart:${op}: ${call.error}`, { code, status: res.status });
     } catch (err) {
+      // 5xx, timeouts and network errors count towards opening the operation's circuit.
+      if (isServerError(err)) this.limiters[op].serverError(ticket);
       call.failed(err);
       throw err;
     } finally {
@@ -486,7 +496,10 @@ export class FlipkartClient implements FlipkartListingsApi {
         this.requestToken(u.href, basic, secret, ticket),
       );
     } catch (err) {
-      if (err instanceof RetryableError && !err.throttled) throw this.tokenHold.failed(err);
+      // A fail-fast of the open server-error circuit is not a new failure of the token endpoint.
+      if (err instanceof RetryableError && !err.throttled && !(err instanceof CircuitOpenError)) {
+        throw this.tokenHold.failed(err);
+      }
       throw err;
     }
   }
@@ -561,6 +574,8 @@ export class FlipkartClient implements FlipkartListingsApi {
       this.authFailure = { secret, at: this.clock.now(), error };
       throw error;
     } catch (err) {
+      // 5xx, timeouts and network errors count towards opening the operation's circuit.
+      if (isServerError(err)) this.limiters.oauthToken.serverError(ticket);
       call.failed(err);
       throw err;
     } finally {

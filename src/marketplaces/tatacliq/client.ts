@@ -34,6 +34,7 @@ import {
   type BackoffOptions,
   CALL_PRIORITY,
   type CircuitView,
+  isServerError,
   type RateLimit,
   type TokenBucketLimiter,
 } from '../limits.js';
@@ -96,6 +97,10 @@ export interface TataCliqClientOptions {
   authFailureHoldMs?: number;
   /** Pause of an operation after a 429, per consecutive 429. Default 1 s doubling to 60 s. */
   throttleBackoff?: BackoffOptions;
+  /** Consecutive server errors (5xx, timeouts, network errors) that open an operation's circuit. Default 5. */
+  serverErrorThreshold?: number;
+  /** Pause of an operation after server errors, per reopening. Default 5 s doubling to 120 s. */
+  serverErrorBackoff?: BackoffOptions;
   /** Jitter source (tests). Default Math.random. */
   random?: () => number;
   userAgent?: string;
@@ -194,6 +199,8 @@ export class TataCliqClient implements TataCliqListingApi {
     this.limiters = createTataCliqLimiters(opts.rateScale ?? 1, opts.rateLimits, {
       clock: this.clock,
       throttleBackoff: opts.throttleBackoff,
+      serverErrorThreshold: opts.serverErrorThreshold,
+      serverErrorBackoff: opts.serverErrorBackoff,
       random: opts.random,
     });
   }
@@ -203,7 +210,7 @@ export class TataCliqClient implements TataCliqListingApi {
     return this.limiters[op];
   }
 
-  /** The 429 circuit of one operation, for metrics and tests. */
+  /** The 429 / server-error circuit of one operation, for metrics and tests. */
   circuit(op: TataCliqOperation): CircuitView {
     return this.limiters[op].circuit;
   }
@@ -471,6 +478,8 @@ export class TataCliqClient implements TataCliqListingApi {
         status: res.status,
       });
     } catch (err) {
+      // 5xx, timeouts and network errors count towards opening the operation's circuit.
+      if (isServerError(err)) this.limiters[op].serverError(ticket);
       call.failed(err);
       throw err;
     } finally {
