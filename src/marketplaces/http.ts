@@ -4,6 +4,8 @@
  */
 import type { Clock } from '../core/clock.js';
 import { RetryableError } from '../core/errors.js';
+import { storableText } from '../core/text.js';
+import { isServerError } from './limits.js';
 import type { CallRecorder, MarketplaceCallRecord } from './types.js';
 
 /** The subset of `fetch` the clients use; injectable so tests can capture requests. */
@@ -17,23 +19,23 @@ export interface FetchedResponse {
 }
 
 /**
- * Sends one request and reads the whole body, both within `timeoutMs`.
+ * Sends one request and reads the whole body as bytes, both within `timeoutMs`.
  * Timeout and network failures throw RetryableError; an abort by the caller's `signal` rethrows
  * the signal's reason unchanged (the caller asked for it, nothing to classify).
  */
-export async function fetchText(
+export async function fetchBytes(
   fetchFn: FetchLike,
   url: string,
   init: RequestInit,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<FetchedResponse> {
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {
     const res = await fetchFn(url, { ...init, signal: combined });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, text };
+    const body = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, headers: res.headers, body };
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     if (timeout.aborted) {
@@ -42,6 +44,18 @@ export async function fetchText(
     const message = err instanceof Error ? err.message : String(err);
     throw new RetryableError(`network error: ${message}`, { cause: err });
   }
+}
+
+/** `fetchBytes` with the body as UTF-8 text. */
+export async function fetchText(
+  fetchFn: FetchLike,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<FetchedResponse> {
+  const res = await fetchBytes(fetchFn, url, init, timeoutMs, signal);
+  return { status: res.status, headers: res.headers, text: res.body.toString('utf8') };
 }
 
 /** Parses a JSON body; `undefined` when empty or not JSON (callers validate the shape anyway). */
@@ -97,7 +111,7 @@ export class RecordedCall {
     return this.error;
   }
 
-  /** Records the call; `error` overrides the recorded error text. */
+  /** Records the call (error text bounded for the table); `error` overrides the recorded error text. */
   end(error: string | null = this.error): void {
     this.recorder.record({
       marketplace: this.call.marketplace,
@@ -108,7 +122,97 @@ export class RecordedCall {
       startedAt: new Date(this.startedAt),
       durationMs: Math.max(0, this.clock.now() - this.startedAt),
       attempt: this.call.attempt,
-      error,
+      error: error === null ? null : storableText(error, 500),
     });
   }
+}
+
+/** What every marketplace client sends requests with. */
+export interface HttpContext {
+  fetchFn: FetchLike;
+  clock: Clock;
+  recorder: CallRecorder;
+  userAgent: string;
+}
+
+/** The limiter a request went through: its answer feeds the operation's pauses and circuit. */
+export interface RequestLimiter {
+  succeeded(ticket: number): void;
+  serverError(ticket: number): void;
+  throttled(ticket: number, minPauseMs?: number): number;
+  readonly settings: { refillIntervalMs: number };
+}
+
+export interface JsonRequest {
+  call: Pick<MarketplaceCallRecord, 'marketplace' | 'operation' | 'entityKey' | 'attempt'>;
+  method: string;
+  url: string;
+  /** Authentication headers (`authorization`, `x-amz-access-token`, …). */
+  auth: Record<string, string>;
+  body?: unknown;
+  contentType?: string;
+  limiter: RequestLimiter;
+  ticket: number;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Sees every answer before the limiter hears of it (e.g. to adopt a rate-limit header). */
+  observe?: (res: FetchedResponse) => void;
+}
+
+/**
+ * One JSON request as every client makes it: recorded in `marketplace_call`, its answer reported to
+ * the operation's limiter (any answer but 429/5xx closes the 429 pause; 5xx, timeouts and network
+ * errors count towards the server-error circuit). `interpret` maps the status to an outcome or
+ * throws a classified error; it may fill in `call.error` and `call.throttled`.
+ */
+export async function sendJson<T>(
+  ctx: HttpContext,
+  req: JsonRequest,
+  interpret: (res: FetchedResponse, call: RecordedCall) => T,
+): Promise<T> {
+  if (req.signal?.aborted) throw req.signal.reason;
+  const call = new RecordedCall(ctx.recorder, ctx.clock, req.call);
+  try {
+    const headers: Record<string, string> = {
+      ...req.auth,
+      'user-agent': ctx.userAgent,
+      accept: 'application/json',
+    };
+    const init: RequestInit = { method: req.method, headers };
+    if (req.body !== undefined) {
+      headers['content-type'] = req.contentType ?? 'application/json';
+      init.body = JSON.stringify(req.body);
+    }
+    const res = await fetchText(ctx.fetchFn, req.url, init, req.timeoutMs, req.signal);
+    call.status = res.status;
+    req.observe?.(res);
+    if (res.status !== 429 && res.status < 500) req.limiter.succeeded(req.ticket);
+    return interpret(res, call);
+  } catch (err) {
+    if (isServerError(err)) req.limiter.serverError(req.ticket);
+    call.failed(err);
+    throw err;
+  } finally {
+    call.end();
+  }
+}
+
+/**
+ * A 429: pauses the operation for every caller (at least `retryAfterMs`, the server's
+ * `Retry-After`), marks the call throttled, and returns the error to throw.
+ */
+export function throttledError(
+  prefix: string,
+  call: RecordedCall,
+  limiter: RequestLimiter,
+  ticket: number,
+  retryAfterMs?: number,
+): RetryableError {
+  call.throttled = true;
+  const pauseMs = limiter.throttled(ticket, retryAfterMs);
+  return new RetryableError(`${prefix}: throttled (${call.error}), paused ${pauseMs} ms`, {
+    throttled: true,
+    status: 429,
+    retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
+  });
 }

@@ -26,14 +26,17 @@ import {
   type FetchedResponse,
   type FetchLike,
   fetchText,
+  type HttpContext,
   parseJson,
   RecordedCall,
+  type RequestLimiter,
+  sendJson,
+  throttledError,
 } from '../http.js';
 import {
   type BackoffOptions,
   CALL_PRIORITY,
   type CircuitView,
-  isServerError,
   type RateLimit,
   RetryHold,
   type TokenBucketLimiter,
@@ -164,6 +167,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   private readonly clock: Clock;
   private readonly recorder: CallRecorder;
   private readonly userAgent: string;
+  private readonly http: HttpContext;
   private readonly timeoutMs: number;
   private readonly authFailureHoldMs: number;
   private readonly limiters: Record<ListingsOperation, TokenBucketLimiter>;
@@ -184,6 +188,12 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     this.clock = opts.clock ?? systemClock;
     this.recorder = opts.recorder ?? noopRecorder;
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+    this.http = {
+      fetchFn: this.fetchFn,
+      clock: this.clock,
+      recorder: this.recorder,
+      userAgent: this.userAgent,
+    };
     this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
     this.authFailureHoldMs = opts.authFailureHoldMs ?? 5 * 60_000;
     this.random = opts.random ?? Math.random;
@@ -337,7 +347,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   }
 
   /** One HTTP request, recorded; maps the status to an outcome or a classified error. */
-  private async send(
+  private send(
     op: ListingsOperation,
     method: string,
     url: string,
@@ -348,71 +358,28 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     ticket: number,
     signal: AbortSignal | undefined,
   ): Promise<Outcome> {
-    if (signal?.aborted) throw signal.reason;
-    const call = new RecordedCall(this.recorder, this.clock, {
-      marketplace: 'amazon',
-      operation: op,
-      entityKey: sku,
-      attempt,
-    });
-    try {
-      const headers: Record<string, string> = {
-        'x-amz-access-token': token,
-        'user-agent': this.userAgent,
-        accept: 'application/json',
-      };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const init: RequestInit = { method, headers };
-      if (body !== undefined) init.body = JSON.stringify(body);
-      const res = await fetchText(this.fetchFn, url, init, this.timeoutMs, signal);
-      call.status = res.status;
-      const limiter = this.limiters[op];
-      limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit'));
-      // Any answer but 429 (and 5xx, which says nothing about quota) closes the 429 circuit.
-      if (res.status !== 429 && res.status < 500) limiter.succeeded(ticket);
-
-      if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
-      if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
-
-      const errors = apiErrors(res.text);
-      call.error = describe(errors, res.status);
-      if (res.status === 429) {
-        call.throttled = true;
-        // Pauses the operation for every caller; the remaining pause is when to come back.
-        const pauseMs = limiter.throttled(ticket);
-        throw new RetryableError(`${op}: throttled (${call.error}), paused ${pauseMs} ms`, {
-          throttled: true,
-          status: 429,
-          retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
-        });
-      }
-      if (res.status === 403 && errors.some((e) => e.details === TOKEN_EXPIRED_DETAILS)) {
-        return { kind: 'token-expired', res };
-      }
-      if (res.status >= 500 || res.status === 408) {
-        throw new RetryableError(`${op}: ${call.error}`, { status: res.status });
-      }
-      if (res.status === 401 || res.status === 403) {
-        throw new TerminalError(`${op}: access denied (${call.error})`, {
-          code: AMAZON_ERROR_CODES.unauthorized,
-          status: res.status,
-        });
-      }
-      if (res.status === 404) {
-        throw new TerminalError(`${op}: ${call.error}`, { code: AMAZON_ERROR_CODES.notFound, status: 404 });
-      }
-      throw new TerminalError(`${op}: ${call.error}`, {
-        code: AMAZON_ERROR_CODES.badRequest,
-        status: res.status,
-      });
-    } catch (err) {
-      // 5xx, timeouts and network errors count towards opening the operation's circuit.
-      if (isServerError(err)) this.limiters[op].serverError(ticket);
-      call.failed(err);
-      throw err;
-    } finally {
-      call.end();
-    }
+    const limiter = this.limiters[op];
+    return sendJson(
+      this.http,
+      {
+        call: { marketplace: 'amazon', operation: op, entityKey: sku, attempt },
+        method,
+        url,
+        auth: { 'x-amz-access-token': token },
+        body,
+        limiter,
+        ticket,
+        timeoutMs: this.timeoutMs,
+        signal,
+        observe: (res) => limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit')),
+      },
+      (res, call): Outcome => {
+        if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
+        return interpretSpApiAnswer(op, res, call, limiter, ticket) === 'token-expired'
+          ? { kind: 'token-expired', res }
+          : { kind: 'ok', res };
+      },
+    );
   }
 
   private parse<T>(res: FetchedResponse | null, schema: z.ZodType<T>, op: string): T {
@@ -518,4 +485,39 @@ function describe(errors: AmazonApiError[], status: number): string {
     .map((e) => `${e.code}: ${e.message}${e.details ? ` (${e.details})` : ''}`)
     .join('; ')
     .concat(` [HTTP ${status}]`);
+}
+
+/**
+ * The SP-API status mapping every Amazon operation shares: 2xx →
+ * 'ok', an expired access token → 'token-expired' (refresh once and replay), 429 → the operation's
+ * pause, 5xx/408 retryable, 401/403/404/other 4xx terminal with the code a caller can act on.
+ */
+export function interpretSpApiAnswer(
+  op: string,
+  res: FetchedResponse,
+  call: RecordedCall,
+  limiter: RequestLimiter,
+  ticket: number,
+): 'ok' | 'token-expired' {
+  if (res.status >= 200 && res.status < 300) return 'ok';
+  const errors = apiErrors(res.text);
+  call.error = describe(errors, res.status);
+  if (res.status === 429) throw throttledError(op, call, limiter, ticket);
+  if (res.status === 403 && errors.some((e) => e.details === TOKEN_EXPIRED_DETAILS)) return 'token-expired';
+  if (res.status >= 500 || res.status === 408) {
+    throw new RetryableError(`${op}: ${call.error}`, { status: res.status });
+  }
+  if (res.status === 401 || res.status === 403) {
+    throw new TerminalError(`${op}: access denied (${call.error})`, {
+      code: AMAZON_ERROR_CODES.unauthorized,
+      status: res.status,
+    });
+  }
+  if (res.status === 404) {
+    throw new TerminalError(`${op}: ${call.error}`, { code: AMAZON_ERROR_CODES.notFound, status: 404 });
+  }
+  throw new TerminalError(`${op}: ${call.error}`, {
+    code: AMAZON_ERROR_CODES.badRequest,
+    status: res.status,
+  });
 }

@@ -14,20 +14,27 @@ import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import { RetryableError, TerminalError } from '../../core/errors.js';
 import type { CallPriority } from '../../domain/types.js';
-import { encodePathSegment, type FetchedResponse, type FetchLike, parseJson, RecordedCall } from '../http.js';
+import {
+  encodePathSegment,
+  type FetchedResponse,
+  type FetchLike,
+  fetchBytes,
+  parseJson,
+  RecordedCall,
+  sendJson,
+} from '../http.js';
 import {
   type BackoffOptions,
   CALL_PRIORITY,
   type CircuitView,
-  isServerError,
   type RateLimit,
   type TokenBucketLimiter,
 } from '../limits.js';
 import type { CallRecorder } from '../types.js';
 import { noopRecorder } from '../types.js';
-import { AMAZON_ERROR_CODES, type AmazonCallOptions, TOKEN_EXPIRED_DETAILS } from './client.js';
+import { AMAZON_ERROR_CODES, type AmazonCallOptions, interpretSpApiAnswer } from './client.js';
 import { createFeedsLimiters, type FeedsOperation } from './limits.js';
-import { type AmazonApiError, ErrorListSchema, type PatchOperation } from './types.js';
+import type { PatchOperation } from './types.js';
 
 export const FEEDS_PATH = '/feeds/2021-06-30';
 export const JSON_LISTINGS_FEED = 'JSON_LISTINGS_FEED';
@@ -447,7 +454,7 @@ export class AmazonFeedsClient {
     }
   }
 
-  private async send(
+  private send(
     op: FeedsOperation,
     method: string,
     url: string,
@@ -458,68 +465,24 @@ export class AmazonFeedsClient {
     ticket: number,
     signal: AbortSignal | undefined,
   ): Promise<FetchedResponse | 'token-expired'> {
-    if (signal?.aborted) throw signal.reason;
-    const call = new RecordedCall(this.recorder, this.clock, {
-      marketplace: 'amazon',
-      operation: op,
-      entityKey,
-      attempt,
-    });
-    try {
-      const headers: Record<string, string> = {
-        'x-amz-access-token': token,
-        'user-agent': this.userAgent,
-        accept: 'application/json',
-      };
-      const init: RequestInit = { method, headers };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json';
-        init.body = JSON.stringify(body);
-      }
-      const res = await fetchWithTimeout(this.fetchFn, url, init, this.timeoutMs, signal);
-      const text = res.body.toString('utf8');
-      call.status = res.status;
-      const limiter = this.limiters[op];
-      limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit'));
-      if (res.status !== 429 && res.status < 500) limiter.succeeded(ticket);
-      if (res.status >= 200 && res.status < 300) return { status: res.status, headers: res.headers, text };
-      const errors = apiErrors(text);
-      call.error = describe(errors, res.status);
-      if (res.status === 429) {
-        call.throttled = true;
-        const pauseMs = limiter.throttled(ticket);
-        throw new RetryableError(`${op}: throttled (${call.error}), paused ${pauseMs} ms`, {
-          throttled: true,
-          status: 429,
-          retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
-        });
-      }
-      if (res.status === 403 && errors.some((e) => e.details === TOKEN_EXPIRED_DETAILS))
-        return 'token-expired';
-      if (res.status >= 500 || res.status === 408) {
-        throw new RetryableError(`${op}: ${call.error}`, { status: res.status });
-      }
-      if (res.status === 401 || res.status === 403) {
-        throw new TerminalError(`${op}: access denied (${call.error})`, {
-          code: AMAZON_ERROR_CODES.unauthorized,
-          status: res.status,
-        });
-      }
-      if (res.status === 404) {
-        throw new TerminalError(`${op}: ${call.error}`, { code: AMAZON_ERROR_CODES.notFound, status: 404 });
-      }
-      throw new TerminalError(`${op}: ${call.error}`, {
-        code: AMAZON_ERROR_CODES.badRequest,
-        status: res.status,
-      });
-    } catch (err) {
-      // 5xx, timeouts and network errors count towards opening the operation's circuit.
-      if (isServerError(err)) this.limiters[op].serverError(ticket);
-      call.failed(err);
-      throw err;
-    } finally {
-      call.end();
-    }
+    const limiter = this.limiters[op];
+    return sendJson(
+      { fetchFn: this.fetchFn, clock: this.clock, recorder: this.recorder, userAgent: this.userAgent },
+      {
+        call: { marketplace: 'amazon', operation: op, entityKey, attempt },
+        method,
+        url,
+        auth: { 'x-amz-access-token': token },
+        body,
+        limiter,
+        ticket,
+        timeoutMs: this.timeoutMs,
+        signal,
+        observe: (res) => limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit')),
+      },
+      (res, call) =>
+        interpretSpApiAnswer(op, res, call, limiter, ticket) === 'token-expired' ? 'token-expired' : res,
+    );
   }
 
   /** A presigned-URL request (upload/download): recorded, no auth headers, no limiter. */
@@ -536,7 +499,7 @@ export class AmazonFeedsClient {
       attempt: 1,
     });
     try {
-      const res = await fetchWithTimeout(this.fetchFn, url, init, this.documentTimeoutMs, signal);
+      const res = await fetchBytes(this.fetchFn, url, init, this.documentTimeoutMs, signal);
       call.status = res.status;
       if (res.status >= 200 && res.status < 300) return res.body;
       call.error = `HTTP ${res.status}`;
@@ -555,27 +518,6 @@ export class AmazonFeedsClient {
   }
 }
 
-async function fetchWithTimeout(
-  fetchFn: FetchLike,
-  url: string,
-  init: RequestInit,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<{ status: number; headers: Headers; body: Buffer }> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  try {
-    const res = await fetchFn(url, { ...init, signal: combined });
-    const body = Buffer.from(await res.arrayBuffer());
-    return { status: res.status, headers: res.headers, body };
-  } catch (err) {
-    if (signal?.aborted) throw signal.reason;
-    if (timeout.aborted) throw new RetryableError(`request timed out after ${timeoutMs} ms`, { cause: err });
-    const message = err instanceof Error ? err.message : String(err);
-    throw new RetryableError(`network error: ${message}`, { cause: err });
-  }
-}
-
 function parse<T>(res: FetchedResponse, schema: z.ZodType<T>, op: string): T {
   const parsed = schema.safeParse(parseJson(res.text));
   if (!parsed.success) {
@@ -585,17 +527,4 @@ function parse<T>(res: FetchedResponse, schema: z.ZodType<T>, op: string): T {
     });
   }
   return parsed.data;
-}
-
-function apiErrors(text: string): AmazonApiError[] {
-  const parsed = ErrorListSchema.safeParse(parseJson(text));
-  return parsed.success ? parsed.data.errors : [];
-}
-
-function describe(errors: AmazonApiError[], status: number): string {
-  if (errors.length === 0) return `HTTP ${status}`;
-  return errors
-    .map((e) => `${e.code}: ${e.message}${e.details ? ` (${e.details})` : ''}`)
-    .join('; ')
-    .concat(` [HTTP ${status}]`);
 }

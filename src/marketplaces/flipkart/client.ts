@@ -30,6 +30,8 @@ import {
   parseJson,
   parseRetryAfter,
   RecordedCall,
+  sendJson,
+  throttledError,
 } from '../http.js';
 import {
   type BackoffOptions,
@@ -411,7 +413,7 @@ export class FlipkartClient implements FlipkartListingsApi {
   }
 
   /** One HTTP request, recorded; maps the status to an outcome or a classified error. */
-  private async send(
+  private send(
     op: FlipkartOperation,
     method: string,
     url: string,
@@ -422,43 +424,34 @@ export class FlipkartClient implements FlipkartListingsApi {
     ticket: number,
     signal: AbortSignal | undefined,
   ): Promise<Outcome> {
-    if (signal?.aborted) throw signal.reason;
-    const call = new RecordedCall(this.recorder, this.clock, {
-      marketplace: 'flipkart',
-      operation: op,
-      entityKey,
-      attempt,
-    });
-    try {
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${token}`,
-        'user-agent': this.userAgent,
-        accept: 'application/json',
-      };
-      const init: RequestInit = { method, headers };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json; charset=utf-8';
-        init.body = JSON.stringify(body);
-      }
-      const res = await fetchText(this.fetchFn, url, init, this.timeoutMs, signal);
-      call.status = res.status;
-      const limiter = this.limiters[op];
-      if (res.status !== 429 && res.status < 500) limiter.succeeded(ticket);
+    const limiter = this.limiters[op];
+    const http = {
+      fetchFn: this.fetchFn,
+      clock: this.clock,
+      recorder: this.recorder,
+      userAgent: this.userAgent,
+    };
+    const request = {
+      call: { marketplace: 'flipkart' as const, operation: op, entityKey, attempt },
+      method,
+      url,
+      auth: { authorization: `Bearer ${token}` },
+      body,
+      contentType: 'application/json; charset=utf-8',
+      limiter,
+      ticket,
+      timeoutMs: this.timeoutMs,
+      signal,
+    };
+    return sendJson(http, request, (res, call): Outcome => {
       if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
       if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
-
       call.error = describe(res);
       if (res.status === 401) return { kind: 'unauthorized' };
       if (res.status === 429) {
-        call.throttled = true;
-        // Pauses the operation for every caller, at least for the server's Retry-After.
+        // At least the server's Retry-After.
         const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());
-        const pauseMs = limiter.throttled(ticket, retryAfterMs);
-        throw new RetryableError(`flipkart:${op}: throttled (${call.error}), paused ${pauseMs} ms`, {
-          throttled: true,
-          status: 429,
-          retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
-        });
+        throw throttledError(`flipkart:${op}`, call, limiter, ticket, retryAfterMs);
       }
       // 499 is Flipkart's "connection timed out" (reference §2.3).
       if (res.status >= 500 || res.status === 408 || res.status === 499) {
@@ -471,14 +464,7 @@ export class FlipkartClient implements FlipkartListingsApi {
             ? FLIPKART_ERROR_CODES.notFound
             : FLIPKART_ERROR_CODES.badRequest;
       throw new TerminalError(`flipkart:${op}: ${call.error}`, { code, status: res.status });
-    } catch (err) {
-      // 5xx, timeouts and network errors count towards opening the operation's circuit.
-      if (isServerError(err)) this.limiters[op].serverError(ticket);
-      call.failed(err);
-      throw err;
-    } finally {
-      call.end(call.error === null ? null : storableText(call.error, 500));
-    }
+    });
   }
 
   private async refresh(): Promise<string> {

@@ -25,16 +25,15 @@ import {
   encodePathSegment,
   type FetchedResponse,
   type FetchLike,
-  fetchText,
   parseJson,
   parseRetryAfter,
-  RecordedCall,
+  sendJson,
+  throttledError,
 } from '../http.js';
 import {
   type BackoffOptions,
   CALL_PRIORITY,
   type CircuitView,
-  isServerError,
   type RateLimit,
   type TokenBucketLimiter,
 } from '../limits.js';
@@ -404,7 +403,7 @@ export class TataCliqClient implements TataCliqListingApi {
   }
 
   /** One HTTP request, recorded; maps the status to an outcome or a classified error. */
-  private async send(
+  private send(
     op: TataCliqOperation,
     method: 'GET' | 'POST',
     url: string,
@@ -416,28 +415,25 @@ export class TataCliqClient implements TataCliqListingApi {
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<Outcome> {
-    if (signal?.aborted) throw signal.reason;
-    const call = new RecordedCall(this.recorder, this.clock, {
-      marketplace: 'tatacliq',
-      operation: op,
-      entityKey: entity,
-      attempt,
-    });
-    try {
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${token}`,
-        'user-agent': this.userAgent,
-        accept: 'application/json',
-      };
-      const init: RequestInit = { method, headers };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json';
-        init.body = JSON.stringify(body);
-      }
-      const res = await fetchText(this.fetchFn, url, init, timeoutMs, signal);
-      call.status = res.status;
-      const limiter = this.limiters[op];
-      if (res.status !== 429 && res.status < 500) limiter.succeeded(ticket);
+    const limiter = this.limiters[op];
+    const http = {
+      fetchFn: this.fetchFn,
+      clock: this.clock,
+      recorder: this.recorder,
+      userAgent: this.userAgent,
+    };
+    const request = {
+      call: { marketplace: 'tatacliq' as const, operation: op, entityKey: entity, attempt },
+      method,
+      url,
+      auth: { authorization: `Bearer ${token}` },
+      body,
+      limiter,
+      ticket,
+      timeoutMs,
+      signal,
+    };
+    return sendJson(http, request, (res, call): Outcome => {
       if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
 
       const error = errorBody(res.text);
@@ -446,17 +442,14 @@ export class TataCliqClient implements TataCliqListingApi {
         call.error = null;
         return { kind: 'ok', res };
       }
-      if (res.status === 401) return { kind: 'unauthorized' };
+      if (res.status === 401) {
+        call.error = 'HTTP 401 (token rejected)';
+        return { kind: 'unauthorized' };
+      }
       if (res.status === 429) {
-        call.throttled = true;
-        // Pauses the operation for every caller, at least for the server's Retry-After.
+        // At least the server's Retry-After.
         const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());
-        const pauseMs = limiter.throttled(ticket, retryAfterMs);
-        throw new RetryableError(`${op}: throttled (${call.error}), paused ${pauseMs} ms`, {
-          throttled: true,
-          status: 429,
-          retryAfterMs: Math.max(pauseMs, limiter.settings.refillIntervalMs),
-        });
+        throw throttledError(op, call, limiter, ticket, retryAfterMs);
       }
       if (res.status >= 500 || res.status === 408) {
         throw new RetryableError(`${op}: ${call.error}`, { status: res.status });
@@ -477,14 +470,7 @@ export class TataCliqClient implements TataCliqListingApi {
         code: TATACLIQ_ERROR_CODES.badRequest,
         status: res.status,
       });
-    } catch (err) {
-      // 5xx, timeouts and network errors count towards opening the operation's circuit.
-      if (isServerError(err)) this.limiters[op].serverError(ticket);
-      call.failed(err);
-      throw err;
-    } finally {
-      call.end(call.status === 401 ? 'HTTP 401 (token rejected)' : call.error);
-    }
+    });
   }
 }
 
