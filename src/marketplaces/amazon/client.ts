@@ -308,22 +308,13 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     const p = opts.priority ?? defaultPriority;
     const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
     const url = this.url(op, sku, query);
-    for (let attempt = 1; ; attempt++) {
-      const token = await this.accessToken();
+    return withAccessToken(this, op, async (token, attempt) => {
       const outcome = await this.limiters[op].schedule(priority, (ticket) =>
         this.send(op, method, url, sku, body, token, attempt, ticket, opts.signal),
       );
-      if (outcome.kind === 'ok') {
-        return outcome.res.status === 404 ? null : outcome.res;
-      }
-      // The token expired under us (possibly earlier than announced, §4 F5): refresh once, replay.
-      if (this.token?.value === token) this.token = null;
-      if (attempt >= 2) {
-        throw new RetryableError(`${op}: access token rejected as expired again after a refresh`, {
-          status: 403,
-        });
-      }
-    }
+      if (outcome.kind === 'token-expired') return 'token-expired';
+      return outcome.res.status === 404 ? null : outcome.res;
+    });
   }
 
   private url(op: ListingsOperation, sku: string, query: Record<string, string[]>): string {
@@ -520,4 +511,33 @@ export function interpretSpApiAnswer(
     code: AMAZON_ERROR_CODES.badRequest,
     status: res.status,
   });
+}
+
+/** What SP-API requests need of the seller's LWA tokens (the Listings client, or a fake). */
+export interface AmazonTokenSource {
+  readonly marketplaceId: string;
+  accessToken(): Promise<string>;
+  invalidateAccessToken?(token: string): void;
+}
+
+/**
+ * Runs one SP-API request with the current access token. A token that expired under us (possibly
+ * earlier than announced, §4 F5) is dropped, a new one fetched and the request replayed once.
+ */
+export async function withAccessToken<T>(
+  tokens: AmazonTokenSource,
+  op: string,
+  run: (token: string, attempt: number) => Promise<T | 'token-expired'>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const token = await tokens.accessToken();
+    const result = await run(token, attempt);
+    if (result !== 'token-expired') return result;
+    tokens.invalidateAccessToken?.(token);
+    if (attempt >= 2) {
+      throw new RetryableError(`${op}: access token rejected as expired again after a refresh`, {
+        status: 403,
+      });
+    }
+  }
 }

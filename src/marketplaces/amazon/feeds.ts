@@ -32,7 +32,13 @@ import {
 } from '../limits.js';
 import type { CallRecorder } from '../types.js';
 import { noopRecorder } from '../types.js';
-import { AMAZON_ERROR_CODES, type AmazonCallOptions, interpretSpApiAnswer } from './client.js';
+import {
+  AMAZON_ERROR_CODES,
+  type AmazonCallOptions,
+  type AmazonTokenSource,
+  interpretSpApiAnswer,
+  withAccessToken,
+} from './client.js';
 import { createFeedsLimiters, type FeedsOperation } from './limits.js';
 import type { PatchOperation } from './types.js';
 
@@ -251,13 +257,6 @@ export function mapProcessingReport(
 
 // Client ---------------------------------------------------------------------------------------
 
-/** What the feeds client needs from the Listings client: the seller's LWA token. */
-export interface AmazonTokenSource {
-  readonly marketplaceId: string;
-  accessToken(): Promise<string>;
-  invalidateAccessToken?(token: string): void;
-}
-
 export interface AmazonFeedsClientOptions {
   /** The seller account's Listings client (shares its LWA token). */
   client: AmazonTokenSource;
@@ -439,19 +438,11 @@ export class AmazonFeedsClient {
     const p: CallPriority | number = opts.priority ?? 'price';
     const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
     const url = `${this.endpoint}${FEEDS_PATH}${path}`;
-    for (let attempt = 1; ; attempt++) {
-      const token = await this.opts.client.accessToken();
-      const res = await this.limiters[op].schedule(priority, (ticket) =>
+    return withAccessToken(this.opts.client, op, (token, attempt) =>
+      this.limiters[op].schedule(priority, (ticket) =>
         this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
-      );
-      if (res !== 'token-expired') return res;
-      this.opts.client.invalidateAccessToken?.(token);
-      if (attempt >= 2) {
-        throw new RetryableError(`${op}: access token rejected as expired again after a refresh`, {
-          status: 403,
-        });
-      }
-    }
+      ),
+    );
   }
 
   private send(

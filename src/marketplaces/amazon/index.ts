@@ -19,14 +19,15 @@ export {
   type AmazonCallOptions,
   AmazonSpApiClient,
   type AmazonSpApiClientOptions,
+  type AmazonTokenSource,
   type ListingsItemsApi,
   LWA_TOKEN_PATH,
   TOKEN_EXPIRED_DETAILS,
+  withAccessToken,
 } from './client.js';
 export {
   AmazonFeedsClient,
   type AmazonFeedsClientOptions,
-  type AmazonTokenSource,
   type BuildListingsFeedOptions,
   buildListingsFeed,
   type CreateFeedSpecification,
