@@ -5,7 +5,13 @@ import type { Config } from './config/index.js';
 import { redactConfig } from './config/index.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { MarketplaceId } from './domain/types.js';
-import { AmazonListingAdapter, AmazonSpApiClient } from './marketplaces/amazon/index.js';
+import {
+  AmazonFeedsClient,
+  AmazonListingAdapter,
+  AmazonSpApiClient,
+  LISTINGS_FEED_SUBMISSIONS,
+  ListingsFeedQueue,
+} from './marketplaces/amazon/index.js';
 import { FlipkartClient, FlipkartListingAdapter } from './marketplaces/flipkart/index.js';
 import { TataCliqClient, TataCliqListingAdapter } from './marketplaces/tatacliq/index.js';
 import type { ListingAdapter } from './marketplaces/types.js';
@@ -104,8 +110,36 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         clock,
         recorder,
       });
-      stops.push(() => client.stop());
-      adapters.amazon = new AmazonListingAdapter({ client, delistMode: a.delistMode });
+      const feeds = new AmazonFeedsClient({
+        client,
+        endpoint: a.endpoint,
+        rateScale: a.rateScale,
+        clock,
+        recorder,
+      });
+      const queue = new ListingsFeedQueue({
+        feeds,
+        sellerId: a.sellerId,
+        clock,
+        logger: logger.child({ component: 'amazon-feeds' }),
+        submissions: {
+          max: LISTINGS_FEED_SUBMISSIONS.max,
+          windowMs: LISTINGS_FEED_SUBMISSIONS.windowMs / a.rateScale,
+        },
+        lingerMs: a.feedLingerMs,
+        pollMs: a.feedPollMs,
+        stuckAfterMs: a.feedStuckMs,
+      });
+      stops.push(async () => {
+        await queue.stop();
+        await feeds.stop();
+        await client.stop();
+      });
+      adapters.amazon = new AmazonListingAdapter({
+        client,
+        delistMode: a.delistMode,
+        bulk: { queue, threshold: a.feedThreshold },
+      });
     }
 
     if (!adapters.flipkart && config.flipkart) {

@@ -71,6 +71,8 @@ export interface ActorEvent {
  */
 export class ActorRuntime {
   private readonly entries = new Map<string, Entry>();
+  /** Entries with changes not yet written (kept apart so a flush never scans every actor). */
+  private readonly dirty = new Set<Entry>();
   private readonly mailboxes = new Map<string, Promise<void>>();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -169,6 +171,7 @@ export class ActorRuntime {
 
   private touch(entry: Entry): void {
     entry.changes++;
+    this.dirty.add(entry);
     entry.lastActiveMs = this.opts.clock.now();
     this.scheduleFlush();
   }
@@ -185,7 +188,7 @@ export class ActorRuntime {
   async flush(): Promise<void> {
     if (this.flushing) {
       await this.flushing;
-      if ([...this.entries.values()].some((e) => e.changes !== e.flushed)) return this.flush();
+      if (this.dirty.size > 0) return this.flush();
       return;
     }
     this.flushing = this.doFlush().finally(() => {
@@ -195,7 +198,7 @@ export class ActorRuntime {
   }
 
   private async doFlush(): Promise<void> {
-    const dirty = [...this.entries.values()].filter((e) => e.changes !== e.flushed);
+    const dirty = [...this.dirty];
     if (dirty.length === 0) return;
     const taken = dirty.map((e) => {
       const snapshot = e.actor.getSnapshot() as AnyMachineSnapshot;
@@ -263,7 +266,10 @@ export class ActorRuntime {
       }
       for (const [kind, items] of byKind) await kind.writeReadModels!(tx, items);
     });
-    for (const t of taken) t.e.flushed = t.changes;
+    for (const t of taken) {
+      t.e.flushed = t.changes;
+      if (t.e.changes === t.e.flushed) this.dirty.delete(t.e);
+    }
   }
 
   /** Starts passivation and wakes what was in flight before the last stop or crash. */
@@ -320,9 +326,8 @@ export class ActorRuntime {
 
   /** True when no event is queued, every actor is at rest and every snapshot is written. */
   isSettled(): boolean {
-    if (this.mailboxes.size > 0 || this.flushing) return false;
+    if (this.mailboxes.size > 0 || this.flushing || this.dirty.size > 0) return false;
     for (const e of this.entries.values()) {
-      if (e.changes !== e.flushed) return false;
       if (!e.kind.isAtRest(e.actor.getSnapshot() as AnyMachineSnapshot)) return false;
     }
     return true;
@@ -343,5 +348,6 @@ export class ActorRuntime {
     await this.doFlush();
     for (const e of this.entries.values()) e.actor.stop();
     this.entries.clear();
+    this.dirty.clear();
   }
 }

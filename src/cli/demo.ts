@@ -13,7 +13,7 @@ import {
   listingStates,
   pendingActorEvents,
 } from '../ops/report.js';
-import { migrate, openDatabase } from '../persistence/database.js';
+import { DATA_TABLES, migrate, openDatabase } from '../persistence/database.js';
 import { createEmbeddedTransport } from '../streams/embedded.js';
 import { startDemoMarketplaces } from './demo-marketplaces.js';
 import { expectedListings, naiveUpdateCount } from './expectations.js';
@@ -30,17 +30,6 @@ export interface DemoOptions {
   /** Give up waiting for the listings to settle after this long. */
   timeoutMs: number;
 }
-
-/** Everything marketbridge writes; `--fresh` empties these when the demo runs on DATABASE_URL. */
-const DEMO_TABLES = [
-  'actor_inbox',
-  'event_log',
-  'actor_snapshot',
-  'listing',
-  'marketplace_call',
-  'queue_message',
-  'backout_message',
-];
 
 const REST: ReadonlySet<string> = new Set(LISTING_REST_STATES);
 
@@ -89,7 +78,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (opts.fresh && config.databaseUrl) {
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir });
       await migrate(db);
-      await db.query(`truncate ${DEMO_TABLES.join(', ')} restart identity`);
+      await db.query(`truncate ${DATA_TABLES.join(', ')} restart identity`);
       await db.close();
       out('emptied the marketbridge tables in DATABASE_URL (--fresh)');
     }

@@ -130,6 +130,10 @@ const schema = z.object({
   AMAZON_MARKETPLACE_ID: z.string().min(1).default('A21TJRUUN4KGV'),
   AMAZON_RATE_SCALE: scale.default(1),
   AMAZON_DELIST_MODE: z.enum(['zero-stock', 'delete']).default('zero-stock'),
+  AMAZON_FEED_THRESHOLD: int(0, 1_000_000).default(100),
+  AMAZON_FEED_LINGER_MS: int(0).default(2_000),
+  AMAZON_FEED_POLL_MS: int(50).default(30_000),
+  AMAZON_FEED_STUCK_MS: int(1_000).default(30 * 60_000),
   FLIPKART_BASE_URL: url(['http', 'https']).default('https://api.flipkart.net/sellers'),
   FLIPKART_TOKEN_URL: url(['http', 'https']).default('https://api.flipkart.net/oauth-service/oauth/token'),
   FLIPKART_APP_ID: z.string().min(1).optional(),
@@ -178,6 +182,11 @@ export interface Config {
         marketplaceId: string;
         rateScale: number;
         delistMode: 'zero-stock' | 'delete';
+        /** Price/stock changes waiting for a PATCH at which further ones go by feed (0: never). */
+        feedThreshold: number;
+        feedLingerMs: number;
+        feedPollMs: number;
+        feedStuckMs: number;
       }
     | undefined;
   flipkart:
@@ -299,6 +308,10 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
             marketplaceId: e.AMAZON_MARKETPLACE_ID,
             rateScale: e.AMAZON_RATE_SCALE,
             delistMode: e.AMAZON_DELIST_MODE,
+            feedThreshold: e.AMAZON_FEED_THRESHOLD,
+            feedLingerMs: e.AMAZON_FEED_LINGER_MS,
+            feedPollMs: e.AMAZON_FEED_POLL_MS,
+            feedStuckMs: e.AMAZON_FEED_STUCK_MS,
           }
         : undefined,
     flipkart:

@@ -53,6 +53,11 @@ export class MicroBatcher<I, O> {
   readonly name: string;
   private open: OpenBatch<I, O> | null = null;
   private readonly inFlight = new Set<InFlight>();
+  /**
+   * Per key, the `done` of the latest in-flight batch holding it. That batch waits for the earlier
+   * ones sharing the key, so waiting for it alone keeps the order per key.
+   */
+  private readonly latest = new Map<string, Promise<void>>();
   private calls = 0;
 
   constructor(private readonly opts: MicroBatcherOptions<I, O>) {
@@ -144,10 +149,18 @@ export class MicroBatcher<I, O> {
     const entries = batch.entries.filter((e) => !e.settled);
     if (entries.length === 0) return;
     const keys = new Set(entries.flatMap((e) => e.keys));
-    const earlier = [...this.inFlight].filter((f) => [...keys].some((k) => f.keys.has(k))).map((f) => f.done);
-    const flight: InFlight = { keys, done: this.run(entries, earlier) };
+    const earlier = new Set<Promise<void>>();
+    for (const k of keys) {
+      const done = this.latest.get(k);
+      if (done) earlier.add(done);
+    }
+    const flight: InFlight = { keys, done: this.run(entries, [...earlier]) };
     this.inFlight.add(flight);
-    void flight.done.finally(() => this.inFlight.delete(flight));
+    for (const k of keys) this.latest.set(k, flight.done);
+    void flight.done.finally(() => {
+      this.inFlight.delete(flight);
+      for (const k of flight.keys) if (this.latest.get(k) === flight.done) this.latest.delete(k);
+    });
   }
 
   private async run(entries: Entry<I, O>[], earlier: Promise<void>[]): Promise<void> {

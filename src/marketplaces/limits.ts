@@ -4,15 +4,17 @@
  * Each slice's limits.ts only holds its rate table.
  *
  * A marketplace meters each operation with a token bucket: `rate` tokens per second refill a
- * bucket of `burst`. A Bottleneck reservoir emulates that bucket on our side. Three margins make
- * sure the client is never faster than the server's bucket:
- *  - the refill interval is rounded up, plus 2 % and 5 ms (network/event-loop jitter between the
+ * bucket of `burst`. A Bottleneck reservoir emulates that bucket on our side, refilled by
+ * `refillAmount` tokens at a time (one at low rates, about a tenth of a second's worth at high
+ * ones, at most half the burst) so that timer overhead stays small against the interval. Three
+ * margins make sure the client is never faster than the server's bucket:
+ *  - the refill interval is rounded up, plus 2 % and 2 ms (network/event-loop jitter between the
  *    moment we send and the moment the server counts);
- *  - the client bucket holds `burst - 1` tokens: Bottleneck refills on its own timer, whose phase
- *    is unrelated to when we spend tokens, so a refill can come right after we emptied a full
- *    bucket; the missing token covers exactly that one early refill;
+ *  - the client bucket holds `burst - refillAmount` tokens: Bottleneck refills on its own timer,
+ *    whose phase is unrelated to when we spend tokens, so a refill can come right after we
+ *    emptied a full bucket; the missing tokens cover exactly that one early refill;
  *  - refills only happen on Bottleneck's heartbeat, so they are never early.
- * In steady state this runs at ≈95 % of the published rate.
+ * In steady state this runs at 95–97 % of the published rate.
  *
  * A 429 means our model of the server's bucket is wrong (another app, a changed plan, a storm):
  * the operation then pauses entirely (see CircuitView) for 1 s, 2 s, 4 s … 60 s with jitter while
@@ -42,7 +44,7 @@ export interface RateLimit {
 export const CALL_PRIORITY: Record<CallPriority, number> = { urgent: 1, stock: 3, price: 5, read: 7 };
 
 const RATE_MARGIN = 0.02;
-const JITTER_MARGIN_MS = 5;
+const JITTER_MARGIN_MS = 2;
 
 export interface TokenBucketSettings {
   /** Effective rate this bucket was computed for (requests per second). */
@@ -50,6 +52,8 @@ export interface TokenBucketSettings {
   burst: number;
   /** Tokens the client bucket holds (initial and maximum). */
   capacity: number;
+  /** Tokens added per refill. */
+  refillAmount: number;
   /** One token is added every this many ms. */
   refillIntervalMs: number;
   /** How often Bottleneck checks whether a refill is due. */
@@ -62,11 +66,12 @@ export function tokenBucketSettings(rate: number, burst: number): TokenBucketSet
   if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rate must be > 0, got ${rate}`);
   if (!(burst >= 1)) throw new RangeError(`burst must be >= 1, got ${burst}`);
   const exactMs = 1000 / rate;
-  const refillIntervalMs = Math.ceil(exactMs * (1 + RATE_MARGIN)) + JITTER_MARGIN_MS;
-  const capacity = burst > 1 ? Math.floor(burst) - 1 : 1;
+  const refillAmount = Math.max(1, Math.min(Math.floor(burst / 2), Math.round(rate / 10)));
+  const refillIntervalMs = Math.ceil(refillAmount * exactMs * (1 + RATE_MARGIN)) + JITTER_MARGIN_MS;
+  const capacity = Math.max(1, Math.floor(burst) - refillAmount);
   const heartbeatMs = Math.min(250, Math.max(5, Math.floor(refillIntervalMs / 20)));
   const maxConcurrent = Math.max(1, Math.min(Math.floor(burst), 10));
-  return { rate, burst, capacity, refillIntervalMs, heartbeatMs, maxConcurrent };
+  return { rate, burst, capacity, refillAmount, refillIntervalMs, heartbeatMs, maxConcurrent };
 }
 
 /** Exponential backoff with jitter: 1 s, 2 s, 4 s … capped (defaults), each shortened by up to 25 %. */
@@ -478,7 +483,7 @@ export class TokenBucketLimiter {
       id: this.name,
       maxConcurrent: s.maxConcurrent,
       reservoir: initial,
-      reservoirIncreaseAmount: 1,
+      reservoirIncreaseAmount: s.refillAmount,
       reservoirIncreaseInterval: s.refillIntervalMs,
       reservoirIncreaseMaximum: s.capacity,
       heartbeatInterval: s.heartbeatMs,

@@ -6,6 +6,17 @@ import { ALL_ENTITIES } from './entities.js';
 import { Migration20261203000000 } from './migrations/Migration20261203000000.js';
 
 /** Runs SQL with `?` parameters, inside whatever transaction its EntityManager is in. */
+/** Every table marketbridge writes (the demo's and the benchmark's `--fresh` empty these). */
+export const DATA_TABLES = [
+  'actor_inbox',
+  'event_log',
+  'actor_snapshot',
+  'listing',
+  'marketplace_call',
+  'queue_message',
+  'backout_message',
+] as const;
+
 export interface Sql {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }

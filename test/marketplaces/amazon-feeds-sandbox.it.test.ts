@@ -1,6 +1,7 @@
 /**
  * The Feeds client against the local sandbox over real HTTP (127.0.0.1): JSON_LISTINGS_FEED with
- * partial success, a stalled feed, and the 5-per-5-minutes submission limit.
+ * partial success, a stalled feed, the 5-per-5-minutes submission limit (scaled by rateScale), and
+ * the processing model: one app's feeds one after another, with a per-message processing time.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
@@ -168,7 +169,7 @@ describe('JSON_LISTINGS_FEED against the sandbox', () => {
     await waitFor(feeds, feedId, (f) => f.processingStatus === 'DONE');
   });
 
-  it('answers 429 to a 6th JSON_LISTINGS_FEED submission within 5 minutes', async () => {
+  it('answers 429 to a 6th JSON_LISTINGS_FEED submission within the (scaled) window', async () => {
     const { sandbox, feeds } = await harness();
     for (let i = 0; i < 5; i++) {
       await feeds.submitListingsFeed(buildListingsFeed(SELLER, [{ sku: `Q-${i}`, quantity: i }]));
@@ -210,5 +211,189 @@ describe('JSON_LISTINGS_FEED against the sandbox', () => {
       }),
       (e: unknown) => e instanceof TerminalError && e.status === 400,
     );
+  });
+});
+
+const T0 = Date.UTC(2026, 10, 20, 4, 0, 0);
+
+/** A JSON_LISTINGS_FEED document of `n` quantity updates. */
+function feedOf(prefix: string, n: number) {
+  return buildListingsFeed(
+    SELLER,
+    Array.from({ length: n }, (_, i) => ({ sku: `${prefix}-${i}`, quantity: i })),
+  );
+}
+
+describe('sandbox feed processing model', () => {
+  it("processes one app's feeds one after another, taking messagesPerSecond into account", async () => {
+    const clock = new ManualClock(T0);
+    const { sandbox, feeds } = await harness(
+      { clock, feeds: { queueDelayMs: 1000, processingDelayMs: 2000, messagesPerSecond: 10 } },
+      clock,
+    );
+    const a = await feeds.submitListingsFeed(feedOf('A', 30)); // 1000 + 2000 + 3000 ms
+    clock.advance(500);
+    const b = await feeds.submitListingsFeed(feedOf('B', 10)); // behind A: 2000 + 1000 ms
+
+    clock.advance(500); // T0 + 1000
+    assert.equal((await feeds.getFeed(a.feedId)).processingStatus, 'IN_PROGRESS');
+    assert.equal((await feeds.getFeed(b.feedId)).processingStatus, 'IN_QUEUE', 'due, but A is not done');
+
+    clock.advance(4999); // T0 + 5999
+    assert.equal((await feeds.getFeed(a.feedId)).processingStatus, 'IN_PROGRESS');
+    clock.advance(1); // T0 + 6000
+    const doneA = await feeds.getFeed(a.feedId);
+    assert.equal(doneA.processingStatus, 'DONE');
+    assert.equal(doneA.processingStartTime, new Date(T0 + 1000).toISOString());
+    assert.equal(doneA.processingEndTime, new Date(T0 + 6000).toISOString());
+    const runningB = await feeds.getFeed(b.feedId);
+    assert.equal(runningB.processingStatus, 'IN_PROGRESS');
+    assert.equal(runningB.processingStartTime, new Date(T0 + 6000).toISOString());
+
+    clock.advance(2999);
+    assert.equal((await feeds.getFeed(b.feedId)).processingStatus, 'IN_PROGRESS');
+    clock.advance(1); // T0 + 9000
+    const doneB = await feeds.getFeed(b.feedId);
+    assert.equal(doneB.processingStatus, 'DONE');
+    assert.equal(doneB.processingEndTime, new Date(T0 + 9000).toISOString());
+    assert.deepEqual(
+      sandbox.control.feeds().map((f) => [f.status, f.messages]),
+      [
+        ['DONE', 30],
+        ['DONE', 10],
+      ],
+    );
+  });
+
+  it('derives statuses and times from the clock alone, whether or not anyone polled', async () => {
+    const clock = new ManualClock(T0);
+    const { feeds } = await harness(
+      {
+        clock,
+        applyTickMs: 0,
+        feeds: { queueDelayMs: 1000, processingDelayMs: 2000, messagesPerSecond: 10 },
+      },
+      clock,
+    );
+    const ids: string[] = [];
+    for (const n of [30, 10, 20]) ids.push((await feeds.submitListingsFeed(feedOf(`N${n}`, n))).feedId);
+    clock.advance(60_000); // nobody looked in between
+    const got = await Promise.all(ids.map((id) => feeds.getFeed(id)));
+    const rel = (t: string | undefined) => (t === undefined ? undefined : Date.parse(t) - T0);
+    assert.deepEqual(
+      got.map((f) => [f.processingStatus, rel(f.processingStartTime), rel(f.processingEndTime)]),
+      [
+        ['DONE', 1000, 6000],
+        ['DONE', 6000, 9000],
+        ['DONE', 9000, 13_000],
+      ],
+    );
+  });
+
+  it('setFeedDelays takes messagesPerSecond as a third argument (for feeds not yet started)', async () => {
+    const clock = new ManualClock(T0);
+    const { sandbox, feeds } = await harness(
+      { clock, feeds: { queueDelayMs: 0, processingDelayMs: 0 } },
+      clock,
+    );
+    sandbox.control.setFeedDelays(100, 400, 20);
+    const { feedId } = await feeds.submitListingsFeed(feedOf('D', 40)); // 100 + 400 + 2000 ms
+    clock.advance(2499);
+    assert.equal((await feeds.getFeed(feedId)).processingStatus, 'IN_PROGRESS');
+    clock.advance(1);
+    assert.equal((await feeds.getFeed(feedId)).processingStatus, 'DONE');
+    assert.throws(() => sandbox.control.setFeedDelays(0, 0, 0), RangeError);
+  });
+
+  it('a stalled feed holds back the next feed of the app; lifting the stall ends it then', async () => {
+    const clock = new ManualClock(T0);
+    const { sandbox, feeds } = await harness(
+      { clock, feeds: { queueDelayMs: 100, processingDelayMs: 200 } },
+      clock,
+    );
+    sandbox.control.stallFeeds(true);
+    const first = await feeds.submitListingsFeed(feedOf('S', 1));
+    const second = await feeds.submitListingsFeed(feedOf('T', 1));
+    clock.advance(10_000);
+    assert.deepEqual(
+      [
+        (await feeds.getFeed(first.feedId)).processingStatus,
+        (await feeds.getFeed(second.feedId)).processingStatus,
+      ],
+      ['IN_PROGRESS', 'IN_QUEUE'],
+    );
+    sandbox.control.stallFeeds(false); // at T0 + 10000
+    clock.advance(150);
+    const a = await feeds.getFeed(first.feedId);
+    const b = await feeds.getFeed(second.feedId);
+    assert.equal(a.processingStatus, 'DONE');
+    assert.equal(a.processingEndTime, new Date(T0 + 10_000).toISOString());
+    assert.equal(b.processingStatus, 'IN_PROGRESS');
+    assert.equal(b.processingStartTime, new Date(T0 + 10_000).toISOString());
+    clock.advance(50);
+    const doneB = await feeds.getFeed(second.feedId);
+    assert.equal(doneB.processingStatus, 'DONE');
+    assert.equal(doneB.processingEndTime, new Date(T0 + 10_200).toISOString());
+  });
+});
+
+describe('sandbox JSON_LISTINGS_FEED submission window', () => {
+  /** createFeed over raw HTTP (no client pause after a 429) for one uploaded document. */
+  async function rawSubmitter(opts: AmazonSandboxOptions, clock: ManualClock) {
+    const { sandbox, client, feeds } = await harness({ clock, ...opts }, clock);
+    const doc = await feeds.createFeedDocument();
+    await feeds.uploadFeedDocument(doc.url, JSON.stringify(feedOf('W', 1)));
+    const token = await client.accessToken();
+    const submit = async () => {
+      const res = await fetch(`${sandbox.url}/feeds/2021-06-30/feeds`, {
+        method: 'POST',
+        headers: { 'x-amz-access-token': token, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          feedType: 'JSON_LISTINGS_FEED',
+          marketplaceIds: ['A21TJRUUN4KGV'],
+          inputFeedDocumentId: doc.feedDocumentId,
+        }),
+      });
+      await res.arrayBuffer();
+      return { status: res.status, limit: res.headers.get('x-amzn-ratelimit-limit') };
+    };
+    const statuses = async (n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await submit()).status);
+      return out;
+    };
+    return { sandbox, submit, statuses };
+  }
+
+  it('allows 5 per 300000 / rateScale ms, and follows setRateScale', async () => {
+    const clock = new ManualClock(T0);
+    const { sandbox, submit, statuses } = await rawSubmitter({ rateScale: 100 }, clock);
+    assert.deepEqual(await statuses(6), [202, 202, 202, 202, 202, 429]);
+    clock.advance(2999);
+    assert.deepEqual(await statuses(1), [429], 'the window is 3000 ms at rateScale 100');
+    clock.advance(1);
+    const next = await submit();
+    assert.equal(next.status, 202);
+    assert.equal(next.limit, '0.83');
+
+    sandbox.control.setRateScale(200); // window 1500 ms from now on
+    assert.deepEqual(await statuses(5), [202, 202, 202, 202, 429]);
+    clock.advance(1500);
+    const after = await submit();
+    assert.equal(after.status, 202);
+    assert.equal(after.limit, '1.66');
+  });
+
+  it('an explicit submissions limit is not scaled', async () => {
+    const clock = new ManualClock(T0);
+    const { statuses } = await rawSubmitter(
+      { rateScale: 100, feeds: { submissions: { max: 2, windowMs: 60_000 } } },
+      clock,
+    );
+    assert.deepEqual(await statuses(3), [202, 202, 429]);
+    clock.advance(59_999);
+    assert.deepEqual(await statuses(1), [429]);
+    clock.advance(1);
+    assert.deepEqual(await statuses(1), [202]);
   });
 });

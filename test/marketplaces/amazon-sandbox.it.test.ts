@@ -547,6 +547,37 @@ describe('sandbox rate limits', () => {
     assert.equal(control.counters().patchListingsItem.throttled, 0);
   });
 
+  it('setRateScale: more requests pass per second after raising it, the header shows the new rate', async () => {
+    const { client, control, sandbox, clock } = await harness({
+      sandbox: { rateScale: 1, rateLimits: { getListingsItem: { rate: 2, burst: 10 } } },
+      client: { rateScale: 1 },
+    });
+    const token = await client.accessToken();
+    const get = () =>
+      raw(`${sandbox.url}/listings/2021-08-01/items/${SELLER}/R?marketplaceIds=${MP}`, {
+        headers: { 'x-amz-access-token': token },
+      });
+    const passing = async (n: number) => {
+      let ok = 0;
+      for (let i = 0; i < n; i++) if ((await get()).status !== 429) ok++;
+      return ok;
+    };
+    assert.equal(await passing(12), 10, 'the burst');
+    manual(clock).advance(1000);
+    assert.equal(await passing(5), 2, '2 per second at rateScale 1');
+    manual(clock).advance(500); // one token accrued at the old rate: kept
+    control.setRateScale(5);
+    assert.equal(control.rate('getListingsItem'), 10);
+    assert.equal(await passing(2), 1);
+    manual(clock).advance(500);
+    assert.equal(await passing(8), 5, '10 per second at rateScale 5');
+    manual(clock).advance(5000);
+    const r = await get();
+    assert.equal(r.headers.get('x-amzn-ratelimit-limit'), '10.0');
+    assert.equal(await passing(12), 9, 'capped at the burst');
+    assert.throws(() => control.setRateScale(0), RangeError);
+  });
+
   it('x-amzn-RateLimit-Limit is adopted when the server changes the limit', async () => {
     const { adapter, client, control } = await harness();
     control.setRateLimit('getListingsItem', { rate: 2, burst: 10 });

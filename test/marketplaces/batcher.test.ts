@@ -188,6 +188,95 @@ describe('MicroBatcher order per key', () => {
   });
 });
 
+describe('MicroBatcher order per key: chains of in-flight batches', () => {
+  it('a chain of batches linked by shared keys goes out one at a time, in submission order', async () => {
+    const t = setup({ hold: true, maxItems: 2 });
+    const all = Promise.all([
+      t.batcher.submitOne('A', 'A=1', 5),
+      t.batcher.submitOne('B', 'B=1', 5), // full: #0 [A=1, B=1] goes now
+      t.batcher.submitOne('A', 'A=2', 5),
+      t.batcher.submitOne('C', 'C=1', 5), // full: #1 [A=2, C=1] waits for #0 (A)
+      t.batcher.submitOne('C', 'C=2', 5), // #2 [C=2, D=1] waits for #1 (C)
+      t.batcher.submitOne('D', 'D=1', 5),
+      t.batcher.submitOne('E', 'E=1', 5), // #3 [E=1, B=2] waits for #0 (B)
+      t.batcher.submitOne('B', 'B=2', 5),
+    ]);
+    await settle();
+    assert.equal(t.sent.length, 1);
+    assert.equal(t.batcher.pending, 4);
+    t.answer(0);
+    await settle();
+    assert.deepEqual(
+      t.sent.map((s) => s.items),
+      [
+        ['A=1', 'B=1'],
+        ['A=2', 'C=1'],
+        ['E=1', 'B=2'],
+      ],
+    );
+    t.answer(2);
+    await settle();
+    assert.equal(t.sent.length, 3, '#2 still waits for #1');
+    t.answer(1);
+    await settle();
+    assert.deepEqual(t.sent[3]?.items, ['C=2', 'D=1']);
+    t.answer(3);
+    assert.equal((await all).length, 8);
+    assert.equal(t.batcher.pending, 0);
+  });
+
+  it('the answer of an earlier batch does not release a key whose later batch is still in flight', async () => {
+    const t = setup({ hold: true, maxItems: 1 });
+    const first = t.batcher.submitOne('A', 'A=1', 5);
+    const second = t.batcher.submitOne('A', 'A=2', 5);
+    await settle();
+    t.answer(0);
+    await settle();
+    assert.equal(t.sent.length, 2, '#1 is in flight');
+    const third = t.batcher.submitOne('A', 'A=3', 5);
+    await settle();
+    assert.equal(t.sent.length, 2, '#2 waits for #1, not released by the answer of #0');
+    t.answer(1);
+    await settle();
+    assert.equal(t.sent.length, 3);
+    t.answer(2);
+    assert.deepEqual(await Promise.all([first, second, third]), ['A=1:ok', 'A=2:ok', 'A=3:ok']);
+    assert.equal(t.batcher.pending, 0);
+    const fourth = t.batcher.submitOne('A', 'A=4', 5);
+    await settle();
+    assert.equal(t.sent.length, 4, 'once every batch of A is answered, the next one goes at once');
+    t.answer(3);
+    assert.equal(await fourth, 'A=4:ok');
+  });
+
+  it('thousands of queued batches of one key are sent strictly in order', async () => {
+    const order: string[] = [];
+    const batcher = new MicroBatcher<string, string>({
+      maxItems: 1,
+      windowMs: 0,
+      clock: new ManualClock(0),
+      send: async (items) => {
+        await new Promise((r) => setImmediate(r));
+        order.push(...items);
+        return items.map((i) => `${i}:ok`);
+      },
+    });
+    const n = 2000;
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) => batcher.submitOne(`K${i % 3}`, String(i), 5)),
+    );
+    assert.equal(results.length, n);
+    for (const k of [0, 1, 2]) {
+      const mine = order.filter((i) => Number(i) % 3 === k).map(Number);
+      assert.deepEqual(
+        mine,
+        [...mine].sort((a, b) => a - b),
+      );
+    }
+    assert.equal(batcher.pending, 0);
+  });
+});
+
 describe('MicroBatcher failures', () => {
   it('rejects every submitter of a failed call with the error, unchanged', async () => {
     const error = new RetryableError('throttled', { throttled: true, status: 429, retryAfterMs: 2000 });

@@ -391,6 +391,37 @@ describe('sandbox rate limits', () => {
     assert.equal((res.body as { error: string }).error, 'too_many_requests');
   });
 
+  it('setRateScale: more requests pass per second after raising it; tokens held are kept', async () => {
+    const clock = new ManualClock(REFERENCE_TIMESTAMP);
+    const { client, control, env } = await harness({
+      clock,
+      sandbox: { rateLimit: true, rateScale: 1, rateLimits: { getListings: { rate: 2, burst: 10 } } },
+      client: { rateScale: 1 },
+    });
+    const token = await client.accessToken();
+    const passing = async (n: number) => {
+      let ok = 0;
+      for (let i = 0; i < n; i++) {
+        const res = await raw(`${env.FLIPKART_BASE_URL}/listings/v3/A`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (res.status !== 429) ok++;
+      }
+      return ok;
+    };
+    assert.equal(await passing(12), 10, 'the burst');
+    clock.advance(1000);
+    assert.equal(await passing(5), 2, '2 per second at rateScale 1');
+    clock.advance(500); // one token accrued at the old rate: kept
+    control.setRateScale(5);
+    assert.equal(await passing(2), 1);
+    clock.advance(500);
+    assert.equal(await passing(8), 5, '10 per second at rateScale 5');
+    clock.advance(5000);
+    assert.equal(await passing(12), 10, 'capped at the burst');
+    assert.throws(() => control.setRateScale(-1), RangeError);
+  });
+
   it('with rate limiting on, the client limiter at the same scale keeps under it', async () => {
     const { adapter, control } = await harness({
       clock: systemClock,

@@ -14,6 +14,7 @@ import type {
   SubmitResult,
 } from '../../domain/types.js';
 import type { CallOptions, ListingAdapter } from '../types.js';
+import type { ListingsFeedQueue } from './bulk.js';
 import type { ListingsItemsApi } from './client.js';
 import type {
   AmazonIssue,
@@ -45,6 +46,11 @@ export interface AmazonListingAdapterOptions {
    * camelCase → snake_case, strings get `language_tag`, numbers/booleans are sent as `value`.
    */
   mapProductAttribute?: (key: string, value: unknown) => [string, Record<string, unknown>[]] | null;
+  /**
+   * The bulk path: once `threshold` price/stock changes wait for a PATCH, further ones (except
+   * stock to zero, which keeps its priority lane) go into JSON_LISTINGS_FEED documents instead.
+   */
+  bulk?: { queue: ListingsFeedQueue; threshold: number };
 }
 
 const READ_INCLUDED_DATA: GetIncludedData[] = [
@@ -75,6 +81,9 @@ export class AmazonListingAdapter implements ListingAdapter {
   private readonly channel: string;
   private readonly currency: string;
   private readonly mapProductAttribute: NonNullable<AmazonListingAdapterOptions['mapProductAttribute']>;
+  private readonly bulk: AmazonListingAdapterOptions['bulk'];
+  /** Price/stock PATCHes asked for and not yet answered (the backlog that turns on the bulk path). */
+  private patchesWaiting = 0;
 
   constructor(opts: AmazonListingAdapterOptions) {
     this.client = opts.client;
@@ -84,6 +93,12 @@ export class AmazonListingAdapter implements ListingAdapter {
     this.channel = opts.fulfillmentChannelCode ?? 'DEFAULT';
     this.currency = opts.currency ?? 'INR';
     this.mapProductAttribute = opts.mapProductAttribute ?? ((k, v) => this.defaultAttribute(k, v));
+    this.bulk = opts.bulk;
+  }
+
+  /** Price/stock PATCHes waiting for an answer now (metrics, tests). */
+  get patchBacklog(): number {
+    return this.patchesWaiting;
   }
 
   /** The PUT body for a draft (exposed for contract tests). */
@@ -146,12 +161,23 @@ export class AmazonListingAdapter implements ListingAdapter {
   async update(change: ListingChange, opts: CallOptions = {}): Promise<SubmitResult> {
     const patches = this.patches(change);
     if (patches.length === 0) return { status: 'applied' };
-    const res = await this.client.patchListingsItem(
-      change.sku,
-      { productType: 'PRODUCT', patches },
-      { priority: opts.priority ?? lane(change), signal: opts.signal },
-    );
-    return toSubmitResult(res);
+    const priority = opts.priority ?? lane(change);
+    if (this.bulk && this.bulk.threshold > 0 && priority !== 'urgent') {
+      if (this.patchesWaiting >= this.bulk.threshold) {
+        return this.bulk.queue.submit({ sku: change.sku, patches }, opts.signal);
+      }
+    }
+    this.patchesWaiting++;
+    try {
+      const res = await this.client.patchListingsItem(
+        change.sku,
+        { productType: 'PRODUCT', patches },
+        { priority, signal: opts.signal },
+      );
+      return toSubmitResult(res);
+    } finally {
+      this.patchesWaiting--;
+    }
   }
 
   async delist(sku: string, opts: CallOptions = {}): Promise<SubmitResult> {

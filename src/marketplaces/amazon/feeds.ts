@@ -119,6 +119,8 @@ export interface ListingsFeedMessageInput {
   quantity?: number;
   /** Sends a DELETE message (price/quantity ignored). */
   delete?: boolean;
+  /** The PATCH operations to send as they are (price/quantity ignored): the adapter's own. */
+  patches?: PatchOperation[];
 }
 
 export interface ListingsFeedMessage {
@@ -171,8 +173,8 @@ export function buildListingsFeed(
     seen.add(m.sku);
     const messageId = i + 1;
     if (m.delete) return { messageId, sku: m.sku, operationType: 'DELETE' };
-    const patches: PatchOperation[] = [];
-    if (m.price !== undefined) {
+    const patches: PatchOperation[] = m.patches ? [...m.patches] : [];
+    if (!m.patches && m.price !== undefined) {
       patches.push({
         op: 'replace',
         path: '/attributes/purchasable_offer',
@@ -185,7 +187,7 @@ export function buildListingsFeed(
         ],
       });
     }
-    if (m.quantity !== undefined) {
+    if (!m.patches && m.quantity !== undefined) {
       patches.push({
         op: 'replace',
         path: '/attributes/fulfillment_availability',

@@ -15,6 +15,12 @@ export {
   toSubmitResult,
 } from './adapter.js';
 export {
+  type ListingsFeedApi,
+  ListingsFeedQueue,
+  type ListingsFeedQueueOptions,
+  type ListingsFeedQueueStats,
+} from './bulk.js';
+export {
   AMAZON_ERROR_CODES,
   type AmazonCallOptions,
   AmazonSpApiClient,

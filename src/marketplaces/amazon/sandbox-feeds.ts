@@ -4,6 +4,13 @@
  * DONE after configurable delays, accepted messages handed to the sandbox's listings apply path
  * (same as PATCH/PUT/DELETE), and a GZIP processing report with per-message issues and a summary.
  *
+ * Processing model: the feeds of one app (the key of the submission limit) are processed one after
+ * another in creation order. A feed starts (IN_PROGRESS) at max(createdAt + queueDelayMs, end of the
+ * app's previous feed) and ends (DONE) after processingDelayMs + messages × 1000 / messagesPerSecond.
+ * Statuses and times follow from these times alone, whenever someone looks (advance() is driven by
+ * the injected clock). A stalled feed (stallFeeds) holds back the later feeds of its app; when the
+ * stall is lifted, held feeds end at that moment and the next ones queue behind them.
+ *
  * Feeds and documents live in memory only (not in the sandbox's state file).
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -49,6 +56,8 @@ export interface FeedsSandboxContext {
   authorize(
     header: string | string[] | undefined,
   ): { ok: true; app: string } | { ok: false; details: string };
+  /** The sandbox's current rate scale (scales the default JSON_LISTINGS_FEED submission window). */
+  rateScale(): number;
   /** Takes a token of the operation's bucket (false: 429). */
   takeToken(op: FeedsOperation, app: string): boolean;
   rateHeader(op: FeedsOperation): string;
@@ -63,9 +72,17 @@ export interface FeedsSandboxContext {
 export interface FeedsSandboxOptions {
   /** IN_QUEUE → IN_PROGRESS. Default 1000 ms. */
   queueDelayMs?: number;
-  /** IN_PROGRESS → DONE. Default 2000 ms. */
+  /** IN_PROGRESS → DONE: the fixed part. Default 2000 ms. */
   processingDelayMs?: number;
-  /** JSON_LISTINGS_FEED submissions per window. Default 5 per 5 minutes. */
+  /**
+   * IN_PROGRESS → DONE: the per-message part, messages × 1000 / messagesPerSecond ms on top of
+   * processingDelayMs. Default Infinity (no per-message cost).
+   */
+  messagesPerSecond?: number;
+  /**
+   * JSON_LISTINGS_FEED submissions per window, per app. Default 5 per (5 minutes / rateScale),
+   * following the sandbox's current rate scale; given explicitly, it is not scaled.
+   */
   submissions?: { max: number; windowMs: number };
 }
 
@@ -79,11 +96,18 @@ export interface SandboxFeedView {
 }
 
 export interface FeedsSandboxControl {
-  /** While true, feeds that reach IN_PROGRESS stay there. */
+  /**
+   * While true, feeds that reach IN_PROGRESS stay there, and later feeds of the same app wait behind
+   * them (IN_QUEUE). Lifting the stall ends the held feeds at that moment.
+   */
   stallFeeds(stalled: boolean): void;
   /** Messages for these SKUs are reported invalid (a processing error), in every later feed. */
   failFeedMessages(skus: Iterable<string>): void;
-  setFeedDelays(queueDelayMs: number, processingDelayMs: number): void;
+  /**
+   * Changes the delays (and, when given, messagesPerSecond) for feeds not yet started; a feed in
+   * progress keeps its start time but ends by the new processing time.
+   */
+  setFeedDelays(queueDelayMs: number, processingDelayMs: number, messagesPerSecond?: number): void;
   feeds(): SandboxFeedView[];
   /** Moves feeds whose delays elapsed (requests do this anyway). */
   advanceFeeds(): void;
@@ -103,6 +127,8 @@ interface StoredFeed {
   marketplaceIds: string[];
   inputFeedDocumentId: string;
   document: unknown;
+  /** Messages in the document (0 when it has none or is not a feed). */
+  messages: number;
   status: SandboxFeedStatus;
   createdAt: number;
   startedAt?: number;
@@ -133,12 +159,23 @@ export function installFeedsApi(
   const { clock } = ctx;
   let queueDelayMs = opts.queueDelayMs ?? 1000;
   let processingDelayMs = opts.processingDelayMs ?? 2000;
-  const limit = opts.submissions ?? LISTINGS_FEED_SUBMISSIONS;
+  let messagesPerSecond = checkedRate(opts.messagesPerSecond ?? Number.POSITIVE_INFINITY);
+  const submissionLimit = (): { max: number; windowMs: number } =>
+    opts.submissions ?? {
+      max: LISTINGS_FEED_SUBMISSIONS.max,
+      windowMs: LISTINGS_FEED_SUBMISSIONS.windowMs / ctx.rateScale(),
+    };
   const documents = new Map<string, StoredDocument>();
   const feeds = new Map<string, StoredFeed>();
+  /** Per app: its IN_QUEUE and IN_PROGRESS feeds, in creation order (DONE feeds are a prefix). */
+  const unfinished = new Map<string, StoredFeed[]>();
+  /** Per app: when its last DONE feed ended. */
+  const lastEnd = new Map<string, number>();
   const submissions = new Map<string, number[]>();
   const failing = new Set<string>();
   let stalled = false;
+  /** When the last stall was lifted: held feeds end then (not earlier). */
+  let resumedAt = Number.NEGATIVE_INFINITY;
   let feedSeq = 50_000_000_000;
   const urlKey = randomBytes(32);
 
@@ -162,19 +199,46 @@ export function installFeedsApi(
   }
 
   // Feed lifecycle ------------------------------------------------------------------------------
+  /** When a feed that started at `start` is done (before any stall). */
+  function endOf(f: StoredFeed, start: number): number {
+    const perMessage = Number.isFinite(messagesPerSecond) ? (f.messages * 1000) / messagesPerSecond : 0;
+    return Math.max(start + processingDelayMs + perMessage, resumedAt);
+  }
+
+  /**
+   * Moves every app's feeds to the status their times give at `clock.now()`: one after another,
+   * each starting when it is due and the previous one has ended. Feeds that end here are processed
+   * in the order of their end times.
+   */
   function advance(): void {
     const now = clock.now();
-    for (const f of feeds.values()) {
-      if (f.status === 'IN_QUEUE' && now >= f.createdAt + queueDelayMs) {
-        f.status = 'IN_PROGRESS';
-        f.startedAt = f.createdAt + queueDelayMs;
-      }
-      if (f.status === 'IN_PROGRESS' && !stalled && now >= (f.startedAt ?? now) + processingDelayMs) {
-        processFeed(f);
+    const ended: StoredFeed[] = [];
+    for (const [app, queue] of unfinished) {
+      let previousEnd = lastEnd.get(app) ?? Number.NEGATIVE_INFINITY;
+      let done = 0;
+      for (const f of queue) {
+        if (f.status === 'IN_QUEUE') {
+          const start = Math.max(f.createdAt + queueDelayMs, previousEnd);
+          if (now < start) break;
+          f.status = 'IN_PROGRESS';
+          f.startedAt = start;
+        }
+        const end = endOf(f, f.startedAt ?? now);
+        // Stalled: stays IN_PROGRESS, and the app's later feeds wait behind it.
+        if (now < end || stalled) break;
         f.status = 'DONE';
-        f.endedAt = now;
+        f.endedAt = end;
+        ended.push(f);
+        previousEnd = end;
+        done++;
       }
+      if (done === 0) continue;
+      lastEnd.set(app, previousEnd);
+      if (done === queue.length) unfinished.delete(app);
+      else queue.splice(0, done);
     }
+    ended.sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
+    for (const f of ended) processFeed(f);
   }
 
   /** Validates every message, queues the accepted ones, stores the processing report. */
@@ -413,6 +477,7 @@ export function installFeedsApi(
         return badRequest(`The feed has ${count} messages; at most ${MAX_MESSAGES} are allowed.`);
       }
       const now = clock.now();
+      const limit = submissionLimit();
       const recent = (submissions.get(appId) ?? []).filter((t) => t > now - limit.windowMs);
       if (recent.length >= limit.max) {
         submissions.set(appId, recent);
@@ -429,12 +494,17 @@ export function installFeedsApi(
         marketplaceIds: body.marketplaceIds as string[],
         inputFeedDocumentId: doc.id,
         document: parsed,
+        messages: valid ? count : 0,
         status: valid ? 'IN_QUEUE' : 'FATAL',
         createdAt: now,
       };
       if (!valid) {
         feed.startedAt = now;
         feed.endedAt = now;
+      } else {
+        const queue = unfinished.get(appId);
+        if (queue) queue.push(feed);
+        else unfinished.set(appId, [feed]);
       }
       feeds.set(feedId, feed);
       return { status: 202, body: { feedId } };
@@ -458,6 +528,9 @@ export function installFeedsApi(
       if (f.status !== 'IN_QUEUE')
         return badRequest(`The feed is ${f.status}; only IN_QUEUE feeds can be cancelled.`);
       f.status = 'CANCELLED';
+      const queue = unfinished.get(appId) ?? [];
+      queue.splice(queue.indexOf(f), 1);
+      if (queue.length === 0) unfinished.delete(appId);
       return { status: 200, body: {} };
     }),
   );
@@ -540,28 +613,39 @@ export function installFeedsApi(
 
   return {
     stallFeeds: (s) => {
+      // What was due before this moment happens first, so statuses do not depend on polling.
+      advance();
+      if (stalled && !s) resumedAt = clock.now();
       stalled = s;
     },
     failFeedMessages: (skus) => {
       for (const s of skus) failing.add(s);
     },
-    setFeedDelays: (q, p) => {
+    setFeedDelays: (q, p, mps) => {
+      advance();
       queueDelayMs = q;
       processingDelayMs = p;
+      if (mps !== undefined) messagesPerSecond = checkedRate(mps);
     },
     feeds: () =>
       [...feeds.values()].map((f) => {
         const v: SandboxFeedView = {
           feedId: f.feedId,
           status: f.status,
-          messages:
-            isObject(f.document) && Array.isArray(f.document.messages) ? f.document.messages.length : 0,
+          messages: f.messages,
         };
         if (f.resultFeedDocumentId !== undefined) v.resultFeedDocumentId = f.resultFeedDocumentId;
         return v;
       }),
     advanceFeeds: advance,
   };
+}
+
+function checkedRate(messagesPerSecond: number): number {
+  if (!(messagesPerSecond > 0)) {
+    throw new RangeError(`messagesPerSecond must be > 0 (or Infinity), got ${messagesPerSecond}`);
+  }
+  return messagesPerSecond;
 }
 
 function iso(ms: number): string {

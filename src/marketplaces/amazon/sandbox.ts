@@ -71,7 +71,10 @@ export interface AmazonSandboxOptions {
   refreshToken?: string;
   /** `expires_in` of issued access tokens. Default 3600. */
   tokenTtlSeconds?: number;
-  /** Multiplies every published rate (the header then shows the scaled rate). Default 1. */
+  /**
+   * Multiplies every published rate (the header then shows the scaled rate) and divides the
+   * JSON_LISTINGS_FEED submission window (5 per 300000 / rateScale ms). Default 1.
+   */
   rateScale?: number;
   /** Per-operation limits replacing the published ones (before scaling). */
   rateLimits?: Partial<Record<ListingsOperation, RateLimit>>;
@@ -87,8 +90,16 @@ export interface AmazonSandboxOptions {
   /** Real-time poll that applies due changes while no request arrives; 0 disables. Default 200 ms. */
   applyTickMs?: number;
   bodyLimitBytes?: number;
-  /** Feeds API: IN_QUEUE/IN_PROGRESS delays and the JSON_LISTINGS_FEED submission limit. */
+  /**
+   * Feeds API: IN_QUEUE/IN_PROGRESS delays, per-message processing rate and the JSON_LISTINGS_FEED
+   * submission limit.
+   */
   feeds?: FeedsSandboxOptions;
+  /**
+   * Shorthand for `feeds.messagesPerSecond` (which wins when both are given): a feed takes
+   * messages × 1000 / feedMessagesPerSecond ms on top of its processing delay. Default Infinity.
+   */
+  feedMessagesPerSecond?: number;
 }
 
 export interface OperationCounters {
@@ -142,6 +153,12 @@ export interface AmazonSandboxControl extends FeedsSandboxControl {
   setRateLimit(op: ListingsOperation, limit: RateLimit): void;
   /** Effective rate (after scaling) of an operation. */
   rate(op: ListingsOperation): number;
+  /**
+   * Changes the rate scale from now on: bucket refill rates, the advertised x-amzn-RateLimit-Limit
+   * and the default JSON_LISTINGS_FEED submission window. Buckets keep the tokens they have now
+   * (refilled at the old rate up to now, capped at burst).
+   */
+  setRateScale(scale: number): void;
   setApplyDelay(ms: number): void;
   /** Applies changes that are due now (requests and snapshot() do this anyway). */
   applyDue(): number;
@@ -240,7 +257,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
   const refreshToken = opts.refreshToken ?? SANDBOX_CREDENTIALS.refreshToken;
   let refreshTokenRevoked = false;
   const tokenTtlSeconds = opts.tokenTtlSeconds ?? 3600;
-  const rateScale = opts.rateScale ?? 1;
+  let rateScale = opts.rateScale ?? 1;
   const limits: Record<ListingsOperation, RateLimit> = {
     getListingsItem: opts.rateLimits?.getListingsItem ?? AMAZON_RATE_LIMITS.getListingsItem,
     putListingsItem: opts.rateLimits?.putListingsItem ?? AMAZON_RATE_LIMITS.putListingsItem,
@@ -350,6 +367,28 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
   // Token buckets -------------------------------------------------------------------------------
   function takeToken(op: ListingsOperation, sellerId: string, app: string): boolean {
     return take(buckets, `${op}|${sellerId}|${app}`, effectiveRate(op), limits[op].burst, clock.now()) === 0;
+  }
+
+  /** Unscaled limit of a bucket's operation (Listings: possibly overridden; Feeds: published). */
+  function bucketLimit(op: string): RateLimit | undefined {
+    if ((OPS as readonly string[]).includes(op)) return limits[op as ListingsOperation];
+    return (AMAZON_RATE_LIMITS as Record<string, RateLimit>)[op];
+  }
+
+  function setRateScale(scale: number): void {
+    const next = checkedScale(scale);
+    const now = clock.now();
+    // Settle every bucket at the old rate up to now, so the new rate only counts from now on.
+    for (const [k, b] of buckets) {
+      const limit = bucketLimit(k.slice(0, k.indexOf('|')));
+      if (!limit) continue;
+      b.tokens = Math.min(
+        limit.burst,
+        b.tokens + (Math.max(0, now - b.last) * limit.rate * rateScale) / 1000,
+      );
+      b.last = Math.max(b.last, now);
+    }
+    rateScale = next;
   }
 
   function forcedThrottled(op: ListingsOperation): boolean {
@@ -546,6 +585,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
         return baseUrl;
       },
       authorize: checkToken,
+      rateScale: () => rateScale,
       takeToken: (op: FeedsOperation, appId: string) =>
         take(
           buckets,
@@ -571,7 +611,12 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
         persist();
       },
     },
-    opts.feeds,
+    {
+      ...opts.feeds,
+      ...(opts.feeds?.messagesPerSecond === undefined && opts.feedMessagesPerSecond !== undefined
+        ? { messagesPerSecond: opts.feedMessagesPerSecond }
+        : {}),
+    },
   );
 
   app.get(
@@ -799,6 +844,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
       for (const [k, b] of buckets) if (k.startsWith(`${op}|`)) b.tokens = Math.min(b.tokens, limit.burst);
     },
     rate: (op) => effectiveRate(op),
+    setRateScale,
     setApplyDelay: (ms) => {
       applyDelayMs = ms;
     },
@@ -1058,6 +1104,11 @@ function quotaBody(random: () => number) {
   return random() < 0.5
     ? { errors: [{ code: 'QuotaExceeded', message: QUOTA, details: '' }] }
     : { errors: [{ message: QUOTA, code: 'QuotaExceeded' }] };
+}
+
+function checkedScale(scale: number): number {
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`rateScale must be > 0, got ${scale}`);
+  return scale;
 }
 
 function formatRate(rate: number): string {

@@ -136,6 +136,11 @@ export interface FlipkartSandboxControl {
   throttleNext(n: number, op?: FlipkartOperation): void;
   /** Turns the token buckets on or off. */
   setRateLimiting(on: boolean): void;
+  /**
+   * Changes the rate scale (bucket refill rates) from now on. Buckets keep the tokens they have now
+   * (refilled at the old rate up to now, capped at burst).
+   */
+  setRateScale(scale: number): void;
   /** Every answer (token and API) is delayed by `ms` after the request was processed. */
   slow(ms: number): void;
   /** Every token issued so far is expired: 401 invalid_token on business calls. */
@@ -206,7 +211,7 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
   const appId = opts.appId ?? FLIPKART_SANDBOX_CREDENTIALS.appId;
   let appSecret = opts.appSecret ?? FLIPKART_SANDBOX_CREDENTIALS.appSecret;
   const tokenTtlSeconds = opts.tokenTtlSeconds ?? 5_184_000;
-  const rateScale = opts.rateScale ?? 1;
+  let rateScale = opts.rateScale ?? 1;
   let rateLimiting = opts.rateLimit ?? false;
   const limits = {} as Record<FlipkartOperation, RateLimit>;
   for (const op of FLIPKART_OPERATIONS) limits[op] = opts.rateLimits?.[op] ?? FLIPKART_RATE_LIMITS[op];
@@ -662,6 +667,17 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
     setRateLimiting: (on) => {
       rateLimiting = on;
     },
+    setRateScale: (scale) => {
+      const next = checkedScale(scale);
+      const now = clock.now();
+      // Settle every bucket at the old rate up to now, so the new rate only counts from now on.
+      for (const [op, b] of buckets) {
+        const { rate, burst } = limits[op];
+        b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.last) * rate * rateScale) / 1000);
+        b.last = Math.max(b.last, now);
+      }
+      rateScale = next;
+    },
     slow: (ms) => {
       slowMs = Math.max(0, ms);
     },
@@ -777,4 +793,9 @@ function freshCounters(): Record<FlipkartOperation, FlipkartOperationCounters> {
     };
   }
   return out;
+}
+
+function checkedScale(scale: number): number {
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`rateScale must be > 0, got ${scale}`);
+  return scale;
 }
