@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { listingKind } from './actors/listing-kind.js';
+import { orderKind } from './actors/order-kind.js';
 import { ActorRuntime } from './actors/runtime.js';
 import type { Config } from './config/index.js';
 import { redactConfig } from './config/index.js';
@@ -8,18 +9,36 @@ import type { MarketplaceId } from './domain/types.js';
 import {
   AmazonFeedsClient,
   AmazonListingAdapter,
+  AmazonOrderActions,
+  AmazonOrderSource,
+  AmazonOrdersClient,
   AmazonSpApiClient,
   LISTINGS_FEED_SUBMISSIONS,
   ListingsFeedQueue,
 } from './marketplaces/amazon/index.js';
-import { FlipkartClient, FlipkartListingAdapter } from './marketplaces/flipkart/index.js';
-import { TataCliqClient, TataCliqListingAdapter } from './marketplaces/tatacliq/index.js';
+import {
+  FlipkartClient,
+  FlipkartListingAdapter,
+  FlipkartOrderActions,
+  FlipkartOrderSource,
+  FlipkartOrdersClient,
+} from './marketplaces/flipkart/index.js';
+import type { OrderActions, OrderSource } from './marketplaces/orders.js';
+import {
+  TataCliqClient,
+  TataCliqListingAdapter,
+  TataCliqOrderActions,
+  TataCliqOrderSource,
+  TataCliqOrdersClient,
+} from './marketplaces/tatacliq/index.js';
 import type { ListingAdapter } from './marketplaces/types.js';
 import { DbCallRecorder } from './persistence/call-recorder.js';
 import { type Database, migrate, openDatabase } from './persistence/database.js';
 import { type AmqpTransportOptions, createAmqpTransport } from './streams/amqp.js';
 import { createEmbeddedTransport } from './streams/embedded.js';
 import { type InboundStats, startInbound } from './streams/inbound.js';
+import { type OutboxRelay, startOutboxRelay } from './streams/outbox.js';
+import { type OrderPoller, startOrderPoller } from './streams/pollers.js';
 import type { QueueTransport } from './streams/transport.js';
 
 export interface App {
@@ -29,6 +48,10 @@ export interface App {
   readonly runtime: ActorRuntime;
   readonly recorder: DbCallRecorder;
   readonly inboundStats: InboundStats;
+  /** Publishes what the actors wrote to the outbox (messages to the OMS). */
+  readonly outbox: OutboxRelay;
+  /** One per marketplace whose orders are polled. */
+  readonly pollers: readonly OrderPoller[];
   /** Resolves with the error when the app cannot go on (e.g. the broker refuses the credentials). */
   readonly fatal: Promise<Error>;
   /** Drains: stops taking messages, persists every actor, closes connections. */
@@ -40,6 +63,9 @@ export interface AppDeps {
   clock?: Clock;
   /** Replace the marketplace adapters (tests); by default they are built from config. */
   adapters?: Partial<Record<MarketplaceId, ListingAdapter>>;
+  /** Replace the order sides of marketplaces (tests); by default they are built from config. */
+  orderActions?: Partial<Record<MarketplaceId, OrderActions>>;
+  orderSources?: OrderSource[];
   /** Replace the queue transport (tests); by default it is built from config. */
   transport?: QueueTransport;
   /** An open database to use instead of opening one from config. */
@@ -96,6 +122,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     const recorder = new DbCallRecorder(db, logger);
 
     const adapters: Partial<Record<MarketplaceId, ListingAdapter>> = { ...deps.adapters };
+    const orderActions: Partial<Record<MarketplaceId, OrderActions>> = { ...deps.orderActions };
+    const orderSources: OrderSource[] = [...(deps.orderSources ?? [])];
     if (!adapters.amazon && config.amazon) {
       const a = config.amazon;
       const client = new AmazonSpApiClient({
@@ -140,6 +168,21 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         delistMode: a.delistMode,
         bulk: { queue, threshold: a.feedThreshold },
       });
+      const orders = new AmazonOrdersClient({
+        client,
+        endpoint: a.endpoint,
+        rateScale: a.rateScale,
+        clock,
+        recorder,
+      });
+      if (!deps.orderSources) orderSources.push(new AmazonOrderSource({ orders, clock }));
+      orderActions.amazon ??= new AmazonOrderActions({
+        orders,
+        feeds,
+        sellerId: a.sellerId,
+        clock,
+        feedPollIntervalMs: a.feedPollMs,
+      });
     }
 
     if (!adapters.flipkart && config.flipkart) {
@@ -164,6 +207,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         await client.stop();
       });
       adapters.flipkart = adapter;
+      const orders = new FlipkartOrdersClient({ client, baseUrl: f.baseUrl, clock, recorder });
+      if (!deps.orderSources) orderSources.push(new FlipkartOrderSource({ api: orders, clock }));
+      orderActions.flipkart ??= new FlipkartOrderActions({ api: orders, clock });
     }
     if (!adapters.tatacliq && config.tatacliq) {
       const t = config.tatacliq;
@@ -186,15 +232,36 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         await client.stop();
       });
       adapters.tatacliq = adapter;
+      const orders = new TataCliqOrdersClient({
+        baseUrl: t.baseUrl,
+        sellerId: t.sellerId,
+        token: t.token,
+        rateScale: t.rateScale,
+        clock,
+        recorder,
+      });
+      if (!deps.orderSources) orderSources.push(new TataCliqOrderSource({ api: orders, clock }));
+      orderActions.tatacliq ??= new TataCliqOrderActions({ api: orders, clock });
     }
 
     const transport = deps.transport ?? createTransport(config, { db, logger });
     stops.push(() => transport.close());
 
+    const outbox = startOutboxRelay({
+      db,
+      transport,
+      clock,
+      logger,
+      pollMs: config.orders.outboxPollMs,
+    });
+    stops.push(() => outbox.stop());
+
     const runtime = new ActorRuntime({
       db,
       clock,
       logger,
+      onFlushed: () => outbox.kick(),
+      wakeSweepMs: config.orders.timerSweepMs,
       idleMs: config.actors.idleMs,
       flushMs: config.actors.flushMs,
       kinds: [
@@ -204,6 +271,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
           retryBaseMs: config.actors.retryBaseMs,
           retryMaxMs: config.actors.retryMaxMs,
           verifyDelayMs: config.actors.verifyDelayMs,
+        }),
+        orderKind({
+          actions: orderActions,
+          clock,
+          retryBaseMs: config.actors.retryBaseMs,
+          retryMaxMs: config.actors.retryMaxMs,
+          outboundQueue: config.queue.outbound,
         }),
       ],
     });
@@ -232,6 +306,29 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     });
     stops.push(() => inbound.stop());
 
+    const pollers: OrderPoller[] = [];
+    const since = new Date(clock.now() - config.orders.lookbackHours * 3_600_000);
+    for (const source of orderSources) {
+      const intervalMs = config.orders.pollMs[source.marketplace];
+      if (!(intervalMs > 0)) continue;
+      pollers.push(
+        startOrderPoller({
+          source,
+          db,
+          clock,
+          logger,
+          intervalMs,
+          since,
+          onCommitted: (events) => {
+            for (const r of events) void runtime.deliver(r.key, r.event);
+          },
+        }),
+      );
+    }
+    stops.push(() => {
+      for (const p of pollers) p.stop();
+    });
+
     let stopping: Promise<void> | undefined;
     return {
       config,
@@ -240,6 +337,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       runtime,
       recorder,
       inboundStats: inbound.stats,
+      outbox,
+      pollers,
       fatal,
       stop: () => {
         stopping ??= (async () => {

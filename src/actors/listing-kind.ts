@@ -1,6 +1,5 @@
 import { type AnyMachineSnapshot, fromPromise } from 'xstate';
 import type { Clock } from '../core/clock.js';
-import { toFailureInfo } from '../core/errors.js';
 import type { MarketplaceId } from '../domain/types.js';
 import {
   type BackoffInput,
@@ -19,6 +18,7 @@ import {
 import type { ListingAdapter } from '../marketplaces/types.js';
 import type { Sql } from '../persistence/database.js';
 import { parseListingKey } from '../streams/routing.js';
+import { backoffWait, effect } from './effects.js';
 import type { ActorKind } from './runtime.js';
 
 export interface ListingEffectsOptions {
@@ -31,15 +31,6 @@ export interface ListingEffectsOptions {
   verifyDelayMs: number;
   /** Jitter source, injectable for tests. */
   random?: () => number;
-}
-
-/** Runs `fn` and turns whatever it throws into the plain FailureInfo the machine expects. */
-async function effect<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toFailureInfo(err);
-  }
 }
 
 /** The listing machine with its effects: marketplace calls through the adapters, waits on the clock. */
@@ -71,12 +62,9 @@ export function listingKind(opts: ListingEffectsOptions): ActorKind {
           return adapter(input.marketplace).read(input.sku, { priority: input.priority, signal });
         }),
       ),
-      backoff: fromPromise(async ({ input, signal }: { input: BackoffInput; signal: AbortSignal }) => {
-        const ceiling = Math.min(opts.retryMaxMs, opts.retryBaseMs * 2 ** Math.max(0, input.attempt - 1));
-        // Full jitter, but never sooner than the marketplace asked.
-        const wait = Math.max(input.retryAfterMs ?? 0, Math.round(random() * ceiling));
-        await opts.clock.sleep(wait, signal);
-      }),
+      backoff: fromPromise(({ input, signal }: { input: BackoffInput; signal: AbortSignal }) =>
+        backoffWait(opts, random, input, signal),
+      ),
     },
   });
 

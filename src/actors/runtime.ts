@@ -25,6 +25,15 @@ export interface ActorKind {
   writeReadModels?(tx: Sql, items: { key: string; snapshot: AnyMachineSnapshot }[]): Promise<void>;
   /** Upgrades a stored snapshot of an older machine version; returns it unchanged if current. */
   migrateSnapshot?(stored: unknown, storedVersion: number): unknown;
+  /**
+   * A durable timer: when the actor wants to be woken (ISO-8601), or undefined. Stored with the
+   * snapshot (`actor_snapshot.wake_at`), so it survives restarts and passivation; when it is due
+   * the runtime delivers `wakeEvent(at)` (without a seq: the machine must make it idempotent).
+   */
+  wakeAt?(snapshot: AnyMachineSnapshot): string | undefined;
+  wakeEvent?(at: string): { type: string; [k: string]: unknown };
+  /** The persisted snapshot as it may be stored (e.g. without personal data). Default: as is. */
+  persistable?(persisted: unknown): unknown;
 }
 
 export interface RuntimeOptions {
@@ -36,6 +45,10 @@ export interface RuntimeOptions {
   idleMs: number;
   /** Snapshot writes are batched over this window. */
   flushMs: number;
+  /** Called after each snapshot transaction commits (e.g. to wake the outbox relay). */
+  onFlushed?: () => void;
+  /** How often due durable timers (`wake_at`) are looked for. Default 1000 ms. */
+  wakeSweepMs?: number;
   /** Optional observer of every actor (e.g. the Stately inspector). */
   inspect?: Parameters<typeof createActor>[1] extends infer O
     ? O extends { inspect?: infer I }
@@ -77,6 +90,9 @@ export class ActorRuntime {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  /** Wake-ups delivered and not yet written back (key → wake_at), so a sweep does not repeat them. */
+  private readonly woken = new Map<string, string>();
   private stopped = false;
   private failures = 0;
 
@@ -91,13 +107,19 @@ export class ActorRuntime {
 
   /** Applies `event` to the actor for `key` after every event delivered before it. */
   deliver(key: string, event: ActorEvent): Promise<void> {
+    return this.enqueue(key, event, false);
+  }
+
+  /** An internal event (a durable timer), applied in order but without a seq check. */
+  private enqueue(key: string, event: { type: string; seq?: number }, internal: boolean): Promise<void> {
     const prev = this.mailboxes.get(key) ?? Promise.resolve();
     const next = prev
       .then(async () => {
         if (this.stopped) return;
         const entry = await this.ensure(key);
         const snap = entry.actor.getSnapshot() as AnyMachineSnapshot;
-        if (event.seq <= entry.kind.lastEventSeq(snap)) return; // already applied before a restart
+        // Already applied before a restart.
+        if (!internal && (event.seq ?? 0) <= entry.kind.lastEventSeq(snap)) return;
         entry.actor.send(event);
         this.touch(entry);
       })
@@ -237,19 +259,20 @@ export class ActorRuntime {
       machine: e.kind.machine,
       machine_version: e.kind.version,
       state: e.kind.stateName(snapshot),
-      snapshot: persisted,
+      snapshot: e.kind.persistable ? e.kind.persistable(persisted) : persisted,
       last_event_id: e.kind.lastEventSeq(snapshot),
+      wake_at: e.kind.wakeAt?.(snapshot) ?? null,
     }));
     const now = new Date(this.opts.clock.now()).toISOString();
     await this.opts.db.transaction(async (tx) => {
       await tx.query(
-        `insert into actor_snapshot (actor_key, machine, machine_version, state, snapshot, last_event_id, version, updated_at)
-         select r.actor_key, r.machine, r.machine_version, r.state, r.snapshot, r.last_event_id, 1, ?::timestamptz
+        `insert into actor_snapshot (actor_key, machine, machine_version, state, snapshot, last_event_id, wake_at, version, updated_at)
+         select r.actor_key, r.machine, r.machine_version, r.state, r.snapshot, r.last_event_id, r.wake_at, 1, ?::timestamptz
          from jsonb_to_recordset(?::jsonb) as r(actor_key text, machine text, machine_version int, state text,
-                                               snapshot jsonb, last_event_id bigint)
+                                               snapshot jsonb, last_event_id bigint, wake_at timestamptz)
          on conflict (actor_key) do update set machine = excluded.machine, machine_version = excluded.machine_version,
            state = excluded.state, snapshot = excluded.snapshot, last_event_id = excluded.last_event_id,
-           version = actor_snapshot.version + 1, updated_at = excluded.updated_at`,
+           wake_at = excluded.wake_at, version = actor_snapshot.version + 1, updated_at = excluded.updated_at`,
         [now, JSON.stringify(rows)],
       );
       await tx.query(
@@ -266,9 +289,11 @@ export class ActorRuntime {
       }
       for (const [kind, items] of byKind) await kind.writeReadModels!(tx, items);
     });
-    for (const t of taken) {
+    this.opts.onFlushed?.();
+    for (const [i, t] of taken.entries()) {
       t.e.flushed = t.changes;
       if (t.e.changes === t.e.flushed) this.dirty.delete(t.e);
+      if (this.woken.get(t.e.key) !== rows[i]!.wake_at) this.woken.delete(t.e.key);
     }
   }
 
@@ -276,6 +301,17 @@ export class ActorRuntime {
   async start(): Promise<{ woken: number; pending: number }> {
     const sweepEvery = Math.max(50, Math.floor(this.opts.idleMs / 4));
     this.sweepTimer = setInterval(() => void this.passivateIdle(), sweepEvery);
+    if (this.opts.kinds.some((k) => k.wakeAt)) {
+      const wakeEvery = this.opts.wakeSweepMs ?? 1000;
+      const loop = () => {
+        this.wakeTimer = setTimeout(() => {
+          void this.wakeDue().finally(() => {
+            if (!this.stopped) loop();
+          });
+        }, wakeEvery);
+      };
+      loop();
+    }
     let woken = 0;
     for (const kind of this.opts.kinds) {
       const rows = await this.opts.db.query<{ actor_key: string }>(
@@ -293,6 +329,36 @@ export class ActorRuntime {
     );
     for (const p of pending) void this.deliver(p.actor_key, p.event);
     return { woken, pending: pending.length };
+  }
+
+  /**
+   * Delivers the wake event to every actor whose durable timer is due (also those passivated or
+   * not yet hydrated since a restart: the timer lives in `actor_snapshot.wake_at`).
+   */
+  async wakeDue(): Promise<number> {
+    if (this.stopped) return 0;
+    const now = new Date(this.opts.clock.now()).toISOString();
+    let rows: { actor_key: string; wake_at: string }[];
+    try {
+      rows = await this.opts.db.query<{ actor_key: string; wake_at: string }>(
+        `select actor_key, to_char(wake_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as wake_at
+         from actor_snapshot where wake_at is not null and wake_at <= ?::timestamptz order by wake_at limit 1000`,
+        [now],
+      );
+    } catch (err) {
+      this.opts.logger.warn({ error: errorSummary(err) }, 'could not look for due timers');
+      return 0;
+    }
+    let n = 0;
+    for (const r of rows) {
+      if (this.woken.get(r.actor_key) === r.wake_at) continue;
+      const kind = this.kindOf(r.actor_key);
+      if (!kind.wakeEvent) continue;
+      this.woken.set(r.actor_key, r.wake_at);
+      void this.enqueue(r.actor_key, kind.wakeEvent(r.wake_at), true);
+      n++;
+    }
+    return n;
   }
 
   /** Actors that are idle and at rest are persisted and stopped (they rehydrate on demand). */
@@ -344,6 +410,7 @@ export class ActorRuntime {
     this.stopped = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     await this.flushing;
     await this.doFlush();
     for (const e of this.entries.values()) e.actor.stop();

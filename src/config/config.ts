@@ -152,6 +152,12 @@ const schema = z.object({
   RETRY_BASE_MS: int(1).default(500),
   RETRY_MAX_MS: int(1).default(60_000),
   VERIFY_DELAY_MS: int(0).default(1_000),
+  AMAZON_ORDER_POLL_MS: int(0).default(180_000),
+  FLIPKART_ORDER_POLL_MS: int(0).default(60_000),
+  TATACLIQ_ORDER_POLL_MS: int(0).default(60_000),
+  ORDERS_LOOKBACK_HOURS: int(0, 24 * 30).default(24),
+  OUTBOX_POLL_MS: int(10).default(500),
+  TIMER_SWEEP_MS: int(10).default(1_000),
 });
 
 export type RawEnv = Record<string, string | undefined>;
@@ -211,6 +217,14 @@ export interface Config {
       }
     | undefined;
   actors: { idleMs: number; flushMs: number; retryBaseMs: number; retryMaxMs: number; verifyDelayMs: number };
+  orders: {
+    /** Between order polls once caught up, per marketplace (0: not polled). */
+    pollMs: Record<MarketplaceId, number>;
+    /** Where a marketplace never polled before starts: this many hours back. */
+    lookbackHours: number;
+    outboxPollMs: number;
+    timerSweepMs: number;
+  };
 }
 
 /** Variables whose values are never printed. */
@@ -343,6 +357,16 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
       retryBaseMs: e.RETRY_BASE_MS,
       retryMaxMs: e.RETRY_MAX_MS,
       verifyDelayMs: e.VERIFY_DELAY_MS,
+    },
+    orders: {
+      pollMs: {
+        amazon: e.AMAZON_ORDER_POLL_MS,
+        flipkart: e.FLIPKART_ORDER_POLL_MS,
+        tatacliq: e.TATACLIQ_ORDER_POLL_MS,
+      },
+      lookbackHours: e.ORDERS_LOOKBACK_HOURS,
+      outboxPollMs: e.OUTBOX_POLL_MS,
+      timerSweepMs: e.TIMER_SWEEP_MS,
     },
   };
 }

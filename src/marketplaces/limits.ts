@@ -214,6 +214,7 @@ export interface CircuitView {
 
 const REDIRECT = Symbol('redirect');
 const RECHECK = Symbol('recheck');
+const ABORTED = Symbol('aborted');
 
 /**
  * One operation's token bucket. Wraps a Bottleneck limiter; a new rate is adopted by replacing the
@@ -277,13 +278,19 @@ export class TokenBucketLimiter {
    * remaining pause) and `fn` is not run, also for jobs already queued. After the pause one probe
    * is run; the other callers wait for its answer.
    */
-  async schedule<T>(priority: number, fn: (ticket: number) => Promise<T>): Promise<T> {
+  async schedule<T>(priority: number, fn: (ticket: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (;;) {
       if (this.stopped) throw new Error(`limiter ${this.name} is stopped`);
+      signal?.throwIfAborted();
       await this.admit();
       const limiter = this.limiter;
       const result = await limiter.schedule({ priority }, async () => {
         if (limiter !== this.limiter) return REDIRECT;
+        // A caller that gave up while waiting gets its token back: nothing is sent for it.
+        if (signal?.aborted) {
+          await limiter.incrementReservoir(1);
+          return ABORTED;
+        }
         // Checked again right before sending: the pause may have opened while this job waited.
         const gate = this.gate();
         if (gate === RECHECK) return RECHECK;
@@ -291,6 +298,7 @@ export class TokenBucketLimiter {
         return gate === 'probe' ? this.probe(() => fn(ticket)) : fn(ticket);
       });
       if (result === REDIRECT || result === RECHECK) continue;
+      if (result === ABORTED) signal?.throwIfAborted();
       return result as T;
     }
   }

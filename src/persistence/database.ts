@@ -4,6 +4,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ALL_ENTITIES } from './entities.js';
 import { Migration20261203000000 } from './migrations/Migration20261203000000.js';
+import { Migration20261204000000 } from './migrations/Migration20261204000000.js';
 
 /** Runs SQL with `?` parameters, inside whatever transaction its EntityManager is in. */
 /** Every table marketbridge writes (the demo's and the benchmark's `--fresh` empty these). */
@@ -15,6 +16,9 @@ export const DATA_TABLES = [
   'marketplace_call',
   'queue_message',
   'backout_message',
+  'outbox',
+  'poll_cursor',
+  'marketplace_order',
 ] as const;
 
 export interface Sql {
@@ -40,7 +44,10 @@ export interface DatabaseOptions {
   debug?: boolean;
 }
 
-const MIGRATIONS = [{ name: 'Migration20261203000000', class: Migration20261203000000 }];
+const MIGRATIONS = [
+  { name: 'Migration20261203000000', class: Migration20261203000000 },
+  { name: 'Migration20261204000000', class: Migration20261204000000 },
+];
 
 function sqlOn(em: EntityManager): Sql {
   return {

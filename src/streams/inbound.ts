@@ -7,7 +7,13 @@ import { errorSummary, storableText } from '../core/text.js';
 import { decodeOmsMessage, entityKeyOf, type ListingEvent, type OmsEvent } from '../domain/oms.js';
 import type { MarketplaceId } from '../domain/types.js';
 import type { Database, Sql } from '../persistence/database.js';
-import { isListingEvent, parseListingKey, type RoutedEvent, routeListingEvent } from './routing.js';
+import {
+  isListingEvent,
+  parseListingKey,
+  type RoutedEvent,
+  routeListingEvent,
+  routeOrderEvent,
+} from './routing.js';
 import type { Delivery, QueueTransport } from './transport.js';
 
 export interface InboundOptions {
@@ -288,14 +294,19 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
           [receivedAt, JSON.stringify(newRows)],
         );
       }
-      if (routed.length > 0) {
-        await tx.query(
-          `insert into actor_inbox (actor_key, event_id, event, created_at)
+    }
+    for (const { e, seq } of fresh) {
+      if (isListingEvent(e)) continue;
+      const r = routeOrderEvent(e);
+      routed.push({ key: r.key, event: { ...r.event, seq } });
+    }
+    if (routed.length > 0) {
+      await tx.query(
+        `insert into actor_inbox (actor_key, event_id, event, created_at)
            select r.k, r.s, r.e, ?::timestamptz from jsonb_to_recordset(?::jsonb) as r(k text, s bigint, e jsonb)
            on conflict do nothing`,
-          [receivedAt, JSON.stringify(routed.map((r) => ({ k: r.key, s: r.event.seq, e: r.event })))],
-        );
-      }
+        [receivedAt, JSON.stringify(routed.map((r) => ({ k: r.key, s: r.event.seq, e: r.event })))],
+      );
     }
     return { routed, duplicates };
   };

@@ -1,4 +1,4 @@
-import type { ListingEvent, OmsEvent } from '../domain/oms.js';
+import type { ListingEvent, OmsEvent, OrderEvent } from '../domain/oms.js';
 import type { MarketplaceId } from '../domain/types.js';
 
 /** One actor event produced by an OMS event (the actor runtime adds `seq`). */
@@ -81,4 +81,41 @@ export function isListingEvent(e: OmsEvent): e is ListingEvent {
     e.type === 'price.update' ||
     e.type === 'stock.update'
   );
+}
+
+export const orderKey = (marketplace: MarketplaceId, orderId: string) => `order:${marketplace}:${orderId}`;
+
+/** Parses `order:<marketplace>:<orderId>`; the order id may itself contain `:`. */
+export function parseOrderKey(key: string): { marketplace: MarketplaceId; orderId: string } {
+  const [prefix, marketplace, ...rest] = key.split(':');
+  if (prefix !== 'order' || !marketplace || rest.length === 0) throw new Error(`not an order key: ${key}`);
+  return { marketplace: marketplace as MarketplaceId, orderId: rest.join(':') };
+}
+
+/** The order actor event an OMS `order.ship` / `order.cancel` becomes. */
+export function routeOrderEvent(event: OrderEvent): RoutedEvent {
+  const key = orderKey(event.marketplace, event.orderId);
+  const base = { occurredAt: event.occurredAt, omsEventId: event.id };
+  if (event.type === 'order.ship') {
+    return {
+      key,
+      event: {
+        ...base,
+        type: 'OMS.SHIP',
+        lines: event.lines,
+        carrier: event.carrier,
+        trackingNumber: event.trackingNumber,
+        shippedAt: event.shippedAt,
+      },
+    };
+  }
+  return {
+    key,
+    event: {
+      ...base,
+      type: 'OMS.CANCEL',
+      ...(event.lines ? { lines: event.lines } : {}),
+      reason: event.reason,
+    },
+  };
 }

@@ -95,6 +95,12 @@ describe('loadConfig', () => {
         flipkart: undefined,
         tatacliq: undefined,
         actors: { idleMs: 60_000, flushMs: 25, retryBaseMs: 500, retryMaxMs: 60_000, verifyDelayMs: 1_000 },
+        orders: {
+          pollMs: { amazon: 180_000, flipkart: 60_000, tatacliq: 60_000 },
+          lookbackHours: 24,
+          outboxPollMs: 500,
+          timerSweepMs: 1_000,
+        },
       };
       assert.deepEqual(config, expected);
     });

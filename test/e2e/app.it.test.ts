@@ -93,6 +93,7 @@ describe('marketbridge end to end: OMS feed → Amazon sandbox (real PostgreSQL,
       VERIFY_DELAY_MS: '50',
       RETRY_BASE_MS: '50',
       RETRY_MAX_MS: '1000',
+      AMAZON_ORDER_POLL_MS: '0', // listings only: no order polls
     });
   const settled = async (a: App) =>
     (await createEmbeddedTransport({ db: a.db, backoutQueue: 'x' }).depth(QUEUE)) === 0 &&

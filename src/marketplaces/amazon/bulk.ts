@@ -250,9 +250,11 @@ export class ListingsFeedQueue {
     if (this.unfinished.size >= this.maxUnfinished) return undefined; // woken by a finished feed
     const full = head.bySku.size >= this.maxMessages || this.batches.length > 1;
     let at = full ? now : head.firstAt + this.lingerMs;
-    this.submittedAt = this.submittedAt.filter((t) => t > now - this.submissions.windowMs);
+    // A little more than the window: our clock and Amazon's do not count the same instant.
+    const windowMs = this.submissions.windowMs * 1.02 + 1000;
+    this.submittedAt = this.submittedAt.filter((t) => t > now - windowMs);
     if (this.submittedAt.length >= this.submissions.max) {
-      at = Math.max(at, this.submittedAt[0]! + this.submissions.windowMs);
+      at = Math.max(at, this.submittedAt[0]! + windowMs);
     }
     return at;
   }
@@ -276,9 +278,10 @@ export class ListingsFeedQueue {
         for (const w of waiters) w.reject(err);
         return;
       }
-      this.submittedAt.push(this.opts.clock.now());
       const { feedId } = await this.opts.feeds.submitListingsFeed(doc, { priority: 'price' });
       const now = this.opts.clock.now();
+      // Amazon counts the submission when createFeed arrives: the end of submitListingsFeed.
+      this.submittedAt.push(now);
       this.stats.feedsSubmitted++;
       this.stats.messagesSubmitted += waiters.length;
       this.unfinished.add({

@@ -309,8 +309,10 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
     const url = this.url(op, sku, query);
     return withAccessToken(this, op, async (token, attempt) => {
-      const outcome = await this.limiters[op].schedule(priority, (ticket) =>
-        this.send(op, method, url, sku, body, token, attempt, ticket, opts.signal),
+      const outcome = await this.limiters[op].schedule(
+        priority,
+        (ticket) => this.send(op, method, url, sku, body, token, attempt, ticket, opts.signal),
+        opts.signal,
       );
       if (outcome.kind === 'token-expired') return 'token-expired';
       return outcome.res.status === 404 ? null : outcome.res;

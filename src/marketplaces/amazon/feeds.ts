@@ -441,8 +441,10 @@ export class AmazonFeedsClient {
     const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
     const url = `${this.endpoint}${FEEDS_PATH}${path}`;
     return withAccessToken(this.opts.client, op, (token, attempt) =>
-      this.limiters[op].schedule(priority, (ticket) =>
-        this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
+      this.limiters[op].schedule(
+        priority,
+        (ticket) => this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
+        opts.signal,
       ),
     );
   }

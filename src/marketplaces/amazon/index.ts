@@ -65,6 +65,57 @@ export {
   type ListingsOperation,
 } from './limits.js';
 export {
+  type AmazonOrder,
+  type AmazonOrderItem,
+  AmazonOrderSchema,
+  AmazonOrdersClient,
+  type AmazonOrdersClientOptions,
+  AmazonSearchOrdersRejected,
+  type ConfirmShipmentRequest,
+  type ConfirmShipmentResult,
+  createOrdersLimiters,
+  DEFAULT_ORDERS_INCLUDED_DATA,
+  FULFILLMENT_STATUSES,
+  type FulfillmentStatus,
+  normaliseAmazonStatus,
+  ORDERS_2026_PATH,
+  ORDERS_INCLUDED_DATA,
+  ORDERS_OPERATIONS,
+  ORDERS_V0_PATH,
+  type OrdersIncludedData,
+  type OrdersOperation,
+  type SearchOrdersParams,
+  type SearchOrdersResponse,
+  SearchOrdersResponseSchema,
+  type ServerClockSample,
+  toMarketplaceOrder,
+} from './orders.js';
+export {
+  AMAZON_CANCEL_REASONS,
+  AMAZON_IN_CARRIER_CODES,
+  type AmazonCancelReason,
+  AmazonOrderActions,
+  type AmazonOrderActionsOptions,
+  amazonCancelReason,
+  amazonCarrier,
+  buildOrderAcknowledgementFeed,
+  ORDER_ACKNOWLEDGEMENT_CONTENT_TYPE,
+  ORDER_ACKNOWLEDGEMENT_FEED,
+  type OrderAcknowledgementInput,
+  type OrderActionsApi,
+  type OrderFeedsApi,
+  parseXmlProcessingReport,
+  type XmlProcessingReport,
+  type XmlProcessingResult,
+} from './orders-actions.js';
+export {
+  type AmazonOrderCursor,
+  AmazonOrderSource,
+  type AmazonOrderSourceOptions,
+  parseAmazonOrderCursor,
+  type SearchOrdersApi,
+} from './orders-source.js';
+export {
   type AmazonSandbox,
   type AmazonSandboxControl,
   type AmazonSandboxOptions,
@@ -77,6 +128,12 @@ export {
   type SandboxRequestLog,
   sandboxEnv,
 } from './sandbox.js';
+export type {
+  CreateOrdersOptions,
+  OrdersSandboxControl,
+  OrdersSandboxOptions,
+  SandboxOrderSnapshot,
+} from './sandbox-orders.js';
 export {
   AMAZON_IN_MARKETPLACE_ID,
   type GetIncludedData,

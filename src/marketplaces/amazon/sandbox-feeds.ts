@@ -67,6 +67,18 @@ export interface FeedsSandboxContext {
   validateAttribute(name: string, value: unknown[]): FeedsSandboxIssue[];
   /** Queues an accepted change exactly as an ACCEPTED Listings submission. */
   enqueue(change: FeedsSandboxChange): void;
+  /** Feed types other than JSON_LISTINGS_FEED (e.g. the order acknowledgement feed), by feedType. */
+  feedTypes?: Record<string, SandboxFeedTypeHandler>;
+}
+
+/**
+ * A feed type besides JSON_LISTINGS_FEED: its document is kept as bytes, it goes through the same
+ * queue and delays, and `process` (at the end of processing) returns its processing report.
+ */
+export interface SandboxFeedTypeHandler {
+  /** Messages in the uploaded document; 0 or null: not a valid document (the feed is FATAL). */
+  count(bytes: Buffer, contentType: string): number | null;
+  process(bytes: Buffer, feedId: string, app: string): { contentType: string; bytes: Buffer };
 }
 
 export interface FeedsSandboxOptions {
@@ -243,6 +255,19 @@ export function installFeedsApi(
 
   /** Validates every message, queues the accepted ones, stores the processing report. */
   function processFeed(f: StoredFeed): void {
+    const other = ctx.feedTypes?.[f.feedType];
+    if (f.feedType !== 'JSON_LISTINGS_FEED' && other && Buffer.isBuffer(f.document)) {
+      const report = other.process(f.document, f.feedId, f.app);
+      const id = newDocumentId();
+      documents.set(id, {
+        id,
+        contentType: report.contentType,
+        bytes: gzipSync(report.bytes),
+        compression: 'GZIP',
+      });
+      f.resultFeedDocumentId = id;
+      return;
+    }
     const doc = isObject(f.document) ? f.document : {};
     const header = isObject(doc.header) ? doc.header : {};
     const messages = Array.isArray(doc.messages) ? doc.messages : [];
@@ -457,8 +482,10 @@ export function installFeedsApi(
       ) {
         return badRequest('Request has missing or invalid parameters and cannot be parsed.');
       }
-      if (body.feedType !== 'JSON_LISTINGS_FEED') {
-        return badRequest(`The sandbox supports feedType JSON_LISTINGS_FEED only, not '${body.feedType}'.`);
+      const other = body.feedType === 'JSON_LISTINGS_FEED' ? undefined : ctx.feedTypes?.[body.feedType];
+      if (body.feedType !== 'JSON_LISTINGS_FEED' && !other) {
+        const known = ['JSON_LISTINGS_FEED', ...Object.keys(ctx.feedTypes ?? {})].join(', ');
+        return badRequest(`The sandbox supports feedType ${known} only, not '${body.feedType}'.`);
       }
       const doc = documents.get(body.inputFeedDocumentId);
       if (!doc || doc.bytes === null) {
@@ -466,6 +493,7 @@ export function installFeedsApi(
           `inputFeedDocumentId '${body.inputFeedDocumentId}' does not exist or was not uploaded.`,
         );
       }
+      if (other) return createOtherFeed(body.feedType, body.marketplaceIds as string[], doc, other, appId);
       let parsed: unknown;
       try {
         parsed = JSON.parse(doc.bytes.toString('utf8'));
@@ -510,6 +538,41 @@ export function installFeedsApi(
       return { status: 202, body: { feedId } };
     }),
   );
+
+  /** A feed of another type: same queue and delays; no JSON_LISTINGS_FEED submission limit. */
+  function createOtherFeed(
+    feedType: string,
+    marketplaceIds: string[],
+    doc: StoredDocument,
+    handler: SandboxFeedTypeHandler,
+    appId: string,
+  ): Reply {
+    const bytes = doc.bytes ?? Buffer.alloc(0);
+    const count = handler.count(bytes, doc.contentType) ?? 0;
+    const now = clock.now();
+    const feedId = String(++feedSeq);
+    const feed: StoredFeed = {
+      feedId,
+      app: appId,
+      feedType,
+      marketplaceIds,
+      inputFeedDocumentId: doc.id,
+      document: bytes,
+      messages: count,
+      status: count > 0 ? 'IN_QUEUE' : 'FATAL',
+      createdAt: now,
+    };
+    if (count <= 0) {
+      feed.startedAt = now;
+      feed.endedAt = now;
+    } else {
+      const queue = unfinished.get(appId);
+      if (queue) queue.push(feed);
+      else unfinished.set(appId, [feed]);
+    }
+    feeds.set(feedId, feed);
+    return { status: 202, body: { feedId } };
+  }
 
   app.get(
     `${FEEDS_PATH}/feeds/:feedId`,

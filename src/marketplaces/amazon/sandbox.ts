@@ -26,7 +26,14 @@ import {
   writeStateFile,
 } from '../sandbox.js';
 import { AMAZON_RATE_LIMITS, type FeedsOperation, type ListingsOperation } from './limits.js';
+import type { OrdersOperation } from './orders.js';
 import { type FeedsSandboxControl, type FeedsSandboxOptions, installFeedsApi } from './sandbox-feeds.js';
+import {
+  installOrdersApi,
+  ORDER_ACKNOWLEDGEMENT_FEED_TYPE,
+  type OrdersSandboxControl,
+  type OrdersSandboxOptions,
+} from './sandbox-orders.js';
 import { LISTINGS_ITEMS_PATH } from './types.js';
 
 /** Product types in the OMS sample feed, Amazon's examples, and `PRODUCT` (offer-only PATCH). */
@@ -100,6 +107,8 @@ export interface AmazonSandboxOptions {
    * messages × 1000 / feedMessagesPerSecond ms on top of its processing delay. Default Infinity.
    */
   feedMessagesPerSecond?: number;
+  /** Orders: Pending → Unshipped delay, ship-by window, pagination token lifetime. */
+  orders?: OrdersSandboxOptions;
 }
 
 export interface OperationCounters {
@@ -130,7 +139,7 @@ export interface SandboxRequestLog {
   status: number;
 }
 
-export interface AmazonSandboxControl extends FeedsSandboxControl {
+export interface AmazonSandboxControl extends FeedsSandboxControl, OrdersSandboxControl {
   counters(): Record<SandboxOperation, OperationCounters>;
   resetCounters(): void;
   /** Every request, oldest first (bounded to the last 10,000). */
@@ -575,6 +584,26 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
 
   const itemPath = `${LISTINGS_ITEMS_PATH}/:sellerId/:sku`;
 
+  // Orders (2026-01-01 search/get, v0 confirmShipment); cancellations arrive as a feed (below).
+  const ordersApi = installOrdersApi(
+    app,
+    {
+      clock,
+      authorize: checkToken,
+      takeToken: (op: OrdersOperation, appId: string) =>
+        take(
+          buckets,
+          `${op}|${appId}`,
+          AMAZON_RATE_LIMITS[op].rate * rateScale,
+          AMAZON_RATE_LIMITS[op].burst,
+          clock.now(),
+        ) === 0,
+      rateHeader: (op: OrdersOperation) => formatRate(AMAZON_RATE_LIMITS[op].rate * rateScale),
+      quotaBody: () => quotaBody(random),
+    },
+    opts.orders,
+  );
+
   // Feeds API (bulk): accepted messages take the same queue and apply path as the Listings calls.
   const feedsControl: FeedsSandboxControl = installFeedsApi(
     app,
@@ -599,6 +628,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
       validateProductType,
       validatePatch,
       validateAttribute,
+      feedTypes: { [ORDER_ACKNOWLEDGEMENT_FEED_TYPE]: ordersApi.acknowledgementFeed },
       enqueue: (change) => {
         const now = clock.now();
         pending.push({
@@ -812,6 +842,7 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
   // Control & lifecycle -------------------------------------------------------------------------
   const control: AmazonSandboxControl = {
     ...feedsControl,
+    ...ordersApi.control,
     counters: () => structuredClone(counters),
     resetCounters: () => {
       counters = freshCounters();

@@ -305,6 +305,11 @@ export class FlipkartClient implements FlipkartListingsApi {
     return this.refreshing;
   }
 
+  /** Forgets `token` if it is the cached one (a 401 said it expired); the next call fetches a new one. */
+  invalidateToken(token: string): void {
+    if (this.token?.value === token) this.token = null;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(Object.values(this.limiters).map((l) => l.stop()));
   }
@@ -398,12 +403,14 @@ export class FlipkartClient implements FlipkartListingsApi {
       // Nothing, not even a token request, while a 429 (and its Retry-After) pauses the operation.
       this.limiters[op].throwIfPaused();
       const token = await this.accessToken();
-      const outcome = await this.limiters[op].schedule(priority, (ticket) =>
-        this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
+      const outcome = await this.limiters[op].schedule(
+        priority,
+        (ticket) => this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
+        opts.signal,
       );
       if (outcome.kind === 'ok') return outcome.res;
       // 401: the token expired or was revoked (~60 days, §4 F19). Request a new one, replay once.
-      if (this.token?.value === token) this.token = null;
+      this.invalidateToken(token);
       if (attempt >= 2) {
         throw new RetryableError(`${op}: access token rejected (401) again after a new token`, {
           status: 401,

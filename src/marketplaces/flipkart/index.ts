@@ -26,6 +26,24 @@ export {
   type FlipkartOperation,
 } from './limits.js';
 export {
+  FLIPKART_REFUSAL_CODES,
+  FlipkartOrderActions,
+  type FlipkartOrderActionsOptions,
+  FlipkartOrderSource,
+  type FlipkartOrderSourceOptions,
+  groupOrders,
+  type MapHints,
+  normaliseFlipkartStatus,
+  shipmentState,
+  toMarketplaceOrder,
+} from './orders.js';
+export {
+  type FlipkartOrdersApi,
+  FlipkartOrdersClient,
+  type FlipkartOrdersClientOptions,
+} from './orders-client.js';
+export * from './orders-types.js';
+export {
   createFlipkartSandbox,
   FLIPKART_SANDBOX_CREDENTIALS,
   type FlipkartListingSnapshot,
@@ -37,6 +55,12 @@ export {
   type FlipkartSandboxRequestLog,
   flipkartSandboxEnv,
 } from './sandbox.js';
+export type {
+  FlipkartSandboxCreateOrders,
+  FlipkartSandboxOrderControl,
+  FlipkartSandboxOrderOptions,
+  FlipkartSandboxOrderSnapshot,
+} from './sandbox-orders.js';
 export {
   type FlipkartAttributeError,
   type FlipkartError,

@@ -28,6 +28,16 @@ export const FLIPKART_RATE_LIMITS = {
   createListing: { rate: 5, burst: 5 },
   /** GET /listings/v3/{skus}. */
   getListings: { rate: 10, burst: 10 },
+  /** POST /v3/shipments/filter and GET of its nextPageUrl (orders poll, pages of ≤ 20). */
+  searchShipments: { rate: 5, burst: 5 },
+  /** GET /v3/shipments?orderIds=… / ?shipmentIds=… (≤ 100 ids). */
+  getShipments: { rate: 5, burst: 5 },
+  /** POST /v3/shipments/labels (≤ 25 shipments; async label generation). */
+  generateLabels: { rate: 2, burst: 2 },
+  /** POST /v3/shipments/dispatch and /v3/shipments/selfShip/dispatch (≤ 25 / ≤ 100 shipments). */
+  dispatchShipments: { rate: 2, burst: 2 },
+  /** POST /v3/shipments/cancel (≤ 25 shipments). */
+  cancelShipments: { rate: 2, burst: 2 },
 } as const satisfies Record<string, RateLimit>;
 
 export type FlipkartOperation = keyof typeof FLIPKART_RATE_LIMITS;

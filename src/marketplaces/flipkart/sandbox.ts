@@ -31,6 +31,11 @@ import {
   writeStateFile,
 } from '../sandbox.js';
 import { FLIPKART_OPERATIONS, FLIPKART_RATE_LIMITS, type FlipkartOperation } from './limits.js';
+import {
+  type FlipkartSandboxOrderControl,
+  type FlipkartSandboxOrderOptions,
+  installFlipkartOrderRoutes,
+} from './sandbox-orders.js';
 import { LISTINGS_V3_PATH, type ListingStatus, type LocationStatus, MAX_SKUS_PER_CALL } from './types.js';
 
 export const FLIPKART_SANDBOX_CREDENTIALS = {
@@ -90,6 +95,8 @@ export interface FlipkartSandboxOptions {
   /** Listings present at start, by SKU. */
   listings?: Record<string, FlipkartSandboxListingSeed>;
   bodyLimitBytes?: number;
+  /** Shipments (orders): label delay, page size cap (sandbox-orders.ts). */
+  orders?: FlipkartSandboxOrderOptions;
 }
 
 export interface FlipkartOperationCounters {
@@ -123,7 +130,8 @@ export interface FlipkartListingSnapshot {
   status: ListingStatus;
 }
 
-export interface FlipkartSandboxControl {
+/** Listings, tokens and failures here; orders (createOrders, buyerCancel, …) from sandbox-orders.ts. */
+export interface FlipkartSandboxControl extends FlipkartSandboxOrderControl {
   /** These SKUs answer FAILURE (nothing applied) on every write, until called again; [] clears. */
   failSkus(skus: Iterable<string>): void;
   /** These SKUs answer WARNING (applied) on every write, until called again; [] clears. */
@@ -647,8 +655,28 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
     };
   }
 
+  // Shipments (orders): sandbox-orders.ts ------------------------------------------------------
+  const orderControl = installFlipkartOrderRoutes(
+    {
+      app,
+      clock,
+      gate,
+      record: (op, keys, status) => record(op, keys, status),
+      respond,
+      listings: () =>
+        [...listings.values()].map((l) => ({
+          sku: l.sku,
+          productId: l.productId,
+          sellingPrice: l.sellingPrice,
+        })),
+      locationId: FLIPKART_SANDBOX_CREDENTIALS.locationId,
+    },
+    opts.orders,
+  );
+
   // Control & lifecycle -------------------------------------------------------------------------
   const control: FlipkartSandboxControl = {
+    ...orderControl,
     failSkus: (skus) => {
       failing = new Set(skus);
     },

@@ -345,8 +345,10 @@ export class TataCliqClient implements TataCliqListingApi {
       // Nothing, not even a token, while a 429 (and its Retry-After) pauses the operation.
       this.limiters[op].throwIfPaused();
       const token = await this.bearer();
-      const outcome = await this.limiters[op].schedule(priority, (ticket) =>
-        this.send(op, method, url, entity, body, token, attempt, ticket, timeoutMs, opts.signal),
+      const outcome = await this.limiters[op].schedule(
+        priority,
+        (ticket) => this.send(op, method, url, entity, body, token, attempt, ticket, timeoutMs, opts.signal),
+        opts.signal,
       );
       if (outcome.kind === 'ok') return outcome.res.status === 404 ? null : outcome.res;
       this.tokens.invalidate(token);

@@ -33,3 +33,42 @@ export function createTataCliqLimiters(
 ): Record<TataCliqOperation, TokenBucketLimiter> {
   return createLimiters('tatacliq', TATACLIQ_OPERATIONS, TATACLIQ_RATE_LIMITS, scale, overrides, opts);
 }
+
+/**
+ * The order operations (orders-client.ts). Own limiters, own table: a listing storm never delays an
+ * order read and the listing client's operation set (and its sandbox counters) stay as they were.
+ */
+export const TATACLIQ_ORDER_OPERATIONS = [
+  'listActiveOrders',
+  'getOrder',
+  'shipLines',
+  'cancelLines',
+] as const;
+export type TataCliqOrderOperation = (typeof TATACLIQ_ORDER_OPERATIONS)[number];
+
+/**
+ * ASSUMED defaults for the order operations. The active-orders call returns every active order at
+ * once and is meant to be polled every few minutes (reference §3.2), so it gets a small bucket.
+ */
+export const TATACLIQ_ORDER_RATE_LIMITS: Readonly<Record<TataCliqOrderOperation, RateLimit>> = {
+  listActiveOrders: { rate: 0.2, burst: 2 },
+  getOrder: { rate: 2, burst: 4 },
+  shipLines: { rate: 1, burst: 2 },
+  cancelLines: { rate: 1, burst: 2 },
+};
+
+/** One token bucket per order operation for one seller account. */
+export function createTataCliqOrderLimiters(
+  scale = 1,
+  overrides: Partial<Record<TataCliqOrderOperation, RateLimit>> = {},
+  opts: TokenBucketLimiterOptions = {},
+): Record<TataCliqOrderOperation, TokenBucketLimiter> {
+  return createLimiters(
+    'tatacliq',
+    TATACLIQ_ORDER_OPERATIONS,
+    TATACLIQ_ORDER_RATE_LIMITS,
+    scale,
+    overrides,
+    opts,
+  );
+}

@@ -30,7 +30,13 @@ import {
   takeToken,
   writeStateFile,
 } from '../sandbox.js';
-import { DEFAULT_MAX_BATCH_ITEMS, TATACLIQ_RATE_LIMITS, type TataCliqOperation } from './limits.js';
+import {
+  DEFAULT_MAX_BATCH_ITEMS,
+  TATACLIQ_RATE_LIMITS,
+  type TataCliqOperation,
+  type TataCliqOrderOperation,
+} from './limits.js';
+import { createTataCliqOrderBook, type TataCliqSandboxOrderControl } from './sandbox-orders.js';
 import { formatSlaveIds } from './slave-ids.js';
 
 /** What the sandbox accepts by default, and what tataCliqSandboxEnv points marketbridge at. */
@@ -75,7 +81,9 @@ export interface TataCliqSandboxOptions {
   rateLimits?: boolean | Partial<Record<TataCliqOperation, RateLimit>>;
   /** Multiplies the rates of `rateLimits`. Default 1. */
   rateScale?: number;
-  /** Persist listings here (atomic rewrite on every change). */
+  /** Token buckets for the order operations: true = TATACLIQ_ORDER_RATE_LIMITS. Off by default. */
+  orderRateLimits?: boolean | Partial<Record<TataCliqOrderOperation, RateLimit>>;
+  /** Persist listings here (atomic rewrite on every change). Orders are not persisted. */
   stateFile?: string;
   bodyLimitBytes?: number;
 }
@@ -103,13 +111,13 @@ export interface TataCliqListingSnapshot {
 
 export interface TataCliqSandboxRequest {
   at: number;
-  operation: TataCliqOperation | 'unknown';
-  /** SKUs of the items (updates) or the SKU read. */
+  operation: TataCliqOperation | TataCliqOrderOperation | 'unknown';
+  /** SKUs of the items (updates) or the SKU read; for order calls: orderNo / transactionIds. */
   skus: string[];
   status: number;
 }
 
-export interface TataCliqSandboxControl {
+export interface TataCliqSandboxControl extends TataCliqSandboxOrderControl {
   /** Updates of these SKUs answer FAILURE (replaces the previous set; empty to clear). */
   failSkus(skus: Iterable<string>): void;
   /** The next `n` API requests answer `status` (default 500) without effect. */
@@ -192,11 +200,26 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
   const buckets = new Map<TataCliqOperation, SandboxBucket>();
   let counters = freshCounters();
   const log: TataCliqSandboxRequest[] = [];
+  const orderBook = createTataCliqOrderBook({
+    clock,
+    sellerId,
+    slaveId: TATACLIQ_SANDBOX.defaultSlaveId,
+    rateLimits: opts.orderRateLimits,
+    rateScale,
+  });
 
-  function record(op: TataCliqOperation | 'unknown', skus: string[], status: number): void {
+  function record(
+    op: TataCliqOperation | TataCliqOrderOperation | 'unknown',
+    skus: string[],
+    status: number,
+  ): void {
     log.push({ at: clock.now(), operation: op, skus, status });
     if (log.length > REQUEST_LOG_MAX) log.splice(0, log.length - REQUEST_LOG_MAX);
     if (op === 'unknown') return;
+    if (!isListingOperation(op)) {
+      orderBook.count(op, status);
+      return;
+    }
     const c = counters[op];
     c.calls++;
     if (status === 429) c.throttled++;
@@ -430,9 +453,10 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
   async function handle(req: FastifyRequest, reply: FastifyReply) {
     const r = route(req.raw.url ?? '');
     const op = r ? operationOf(req.method, r.api, r.version) : null;
+    const orderOp = r && op === null ? orderBook.operationOf(req.method, r.api, r.version, r.filters) : null;
     let skus: string[] = [];
     const send = (res: Reply) => {
-      record(op ?? 'unknown', skus, res.status);
+      record(op ?? orderOp ?? 'unknown', skus, res.status);
       void reply.code(res.status);
       for (const [k, v] of Object.entries(res.headers ?? {})) void reply.header(k, v);
       return reply.send(res.body);
@@ -443,11 +467,29 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
     if (bearer === null) return send(error(401, 'UNAUTHORIZED', 'Authorization: Bearer <token> is required'));
     if (!validTokens.has(bearer))
       return send(error(401, 'TOKEN_EXPIRED', 'The access token is invalid or has expired'));
-    if (r === null || op === null) {
+    if (r === null || (op === null && orderOp === null)) {
       return send(error(404, 'NOT_FOUND', `no PartnerConnect API ${req.method} ${req.raw.url ?? ''}`));
     }
     if (r.seller !== sellerId)
       return send(error(403, 'FORBIDDEN', `the token is not valid for seller ${r.seller}`));
+    if (orderOp !== null) {
+      const now = clock.now();
+      const wait = stormUntil > now ? stormUntil - now : orderBook.throttle(orderOp);
+      if (wait > 0) {
+        return send({
+          ...error(429, 'TOO_MANY_REQUESTS', 'Rate limit exceeded, retry later'),
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) },
+        });
+      }
+      const forcedOrder = forcedFailure();
+      if (forcedOrder !== null) {
+        return send(error(forcedOrder, 'INTERNAL_ERROR', `sandbox failNext (${forcedOrder})`));
+      }
+      const result = orderBook.handle(orderOp, r.filters, req.body);
+      skus = result.ids;
+      return send(result.reply);
+    }
+    if (op === null) return send(error(404, 'NOT_FOUND', 'no PartnerConnect API'));
     const wait = throttle(op);
     if (wait > 0) {
       return send({
@@ -478,6 +520,7 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
 
   // Control & lifecycle -------------------------------------------------------------------------
   const control: TataCliqSandboxControl = {
+    ...orderBook.control,
     failSkus: (s) => {
       failing = new Set(s);
     },
@@ -498,6 +541,7 @@ export function createTataCliqSandbox(opts: TataCliqSandboxOptions = {}): TataCl
     counters: () => structuredClone(counters),
     resetCounters: () => {
       counters = freshCounters();
+      orderBook.resetCounters();
       log.length = 0;
     },
     requests: () => log.map((r) => ({ ...r, skus: [...r.skus] })),
@@ -547,6 +591,10 @@ function failureBody(errorCode: string, errorMessage: string) {
 
 function money(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
+}
+
+function isListingOperation(op: TataCliqOperation | TataCliqOrderOperation): op is TataCliqOperation {
+  return (OPS as readonly string[]).includes(op);
 }
 
 function freshCounters(): Record<TataCliqOperation, TataCliqOperationCounters> {
