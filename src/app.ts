@@ -207,7 +207,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         await client.stop();
       });
       adapters.flipkart = adapter;
-      const orders = new FlipkartOrdersClient({ client, baseUrl: f.baseUrl, clock, recorder });
+      const orders = new FlipkartOrdersClient({ client, baseUrl: f.baseUrl });
       if (!deps.orderSources) orderSources.push(new FlipkartOrderSource({ api: orders, clock }));
       orderActions.flipkart ??= new FlipkartOrderActions({ api: orders, clock });
     }
@@ -232,14 +232,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         await client.stop();
       });
       adapters.tatacliq = adapter;
-      const orders = new TataCliqOrdersClient({
-        baseUrl: t.baseUrl,
-        sellerId: t.sellerId,
-        token: t.token,
-        rateScale: t.rateScale,
-        clock,
-        recorder,
-      });
+      const orders = new TataCliqOrdersClient({ client, rateScale: t.rateScale });
       if (!deps.orderSources) orderSources.push(new TataCliqOrderSource({ api: orders, clock }));
       orderActions.tatacliq ??= new TataCliqOrderActions({ api: orders, clock });
     }

@@ -1,16 +1,29 @@
 /**
- * Amazon's Listings Items model (Swagger 2.0) as a request/response validator for contract tests.
- * The model is read from ../shared/reference relative to the repo root (process.cwd()).
+ * Amazon's models (Swagger 2.0: Listings Items 2021-08-01, Orders 2026-01-01 and v0) as
+ * request/response validators for contract tests. The models are read from ../shared/reference
+ * relative to the repo root (process.cwd()).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
-export const LISTINGS_MODEL_PATH = resolve(
-  process.cwd(),
-  '../shared/reference/amazon-sp-api/models/listings-items-api-model/listingsItems_2021-08-01.json',
-);
+const MODELS = resolve(process.cwd(), '../shared/reference/amazon-sp-api/models');
+export const LISTINGS_MODEL_PATH = resolve(MODELS, 'listings-items-api-model/listingsItems_2021-08-01.json');
+export const ORDERS_2026_MODEL_PATH = resolve(MODELS, 'orders-api-model/orders_2026-01-01.json');
+export const ORDERS_V0_MODEL_PATH = resolve(MODELS, 'orders-api-model/ordersV0.json');
+
+export function loadListingsModel() {
+  return loadSwaggerModel(LISTINGS_MODEL_PATH, 'listings');
+}
+
+export function loadOrders2026Model() {
+  return loadSwaggerModel(ORDERS_2026_MODEL_PATH, 'orders2026');
+}
+
+export function loadOrdersV0Model() {
+  return loadSwaggerModel(ORDERS_V0_MODEL_PATH, 'ordersV0');
+}
 
 interface SwaggerParameter {
   name: string;
@@ -51,11 +64,12 @@ export interface RequestLike {
 
 const METHODS = ['get', 'put', 'patch', 'delete', 'post'];
 
-export function loadListingsModel() {
-  const doc = JSON.parse(readFileSync(LISTINGS_MODEL_PATH, 'utf8')) as SwaggerDoc;
+/** A Swagger 2.0 model at `path` as a request/response validator (schemas under `name`). */
+export function loadSwaggerModel(path: string, name: string) {
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as SwaggerDoc;
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormatsModule.default(ajv);
-  ajv.addSchema(doc as object, 'listings');
+  ajv.addSchema(doc as object, name);
 
   const templates = Object.keys(doc.paths).map((template) => {
     const names: string[] = [];
@@ -67,7 +81,7 @@ export function loadListingsModel() {
   });
 
   function validator(ref: string) {
-    const v = ajv.getSchema(`listings${ref}`);
+    const v = ajv.getSchema(`${name}${ref}`);
     if (!v) throw new Error(`no schema ${ref} in the model`);
     return v;
   }

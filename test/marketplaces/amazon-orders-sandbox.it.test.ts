@@ -21,7 +21,7 @@ import {
 } from '../../src/marketplaces/amazon/index.js';
 import type { FetchLike } from '../../src/marketplaces/http.js';
 import type { MarketplaceOrder, OrderPage } from '../../src/marketplaces/orders.js';
-import { loadOrders2026Model, loadOrdersV0Model } from './amazon-orders-model.js';
+import { loadOrders2026Model, loadOrdersV0Model } from './amazon-model.js';
 
 const model2026 = loadOrders2026Model();
 const modelV0 = loadOrdersV0Model();

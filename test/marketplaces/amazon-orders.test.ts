@@ -24,7 +24,7 @@ import {
   toMarketplaceOrder,
 } from '../../src/marketplaces/amazon/index.js';
 import type { MarketplaceOrder } from '../../src/marketplaces/orders.js';
-import { loadOrders2026Model, loadOrdersV0Model } from './amazon-orders-model.js';
+import { loadOrders2026Model, loadOrdersV0Model } from './amazon-model.js';
 import {
   type CapturedRequest,
   memoryRecorder,

@@ -61,7 +61,7 @@ async function harness(sandboxOpts: FlipkartSandboxOptions = {}) {
     rateScale: 50,
   });
   cleanups.push(() => client.stop());
-  const api = new FlipkartOrdersClient({ client, baseUrl: env.FLIPKART_BASE_URL!, clock, recorder });
+  const api = new FlipkartOrdersClient({ client, baseUrl: env.FLIPKART_BASE_URL! });
   const source = new FlipkartOrderSource({ api, clock, overlapMs: 10 * 60_000, pageSize: 20 });
   const actions = new FlipkartOrderActions({ api, clock, labelPollIntervalMs: 1000, labelTimeoutMs: 60_000 });
   return { clock, sandbox, control: sandbox.control, client, api, source, actions, recorder };

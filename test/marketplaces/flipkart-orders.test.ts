@@ -35,9 +35,6 @@ function setup(fake: FakeFlipkart = fakeFlipkart()) {
   const api = new FlipkartOrdersClient({
     client: t.client,
     baseUrl: BASE_URL,
-    fetch: fake.fetch,
-    clock: t.clock,
-    recorder: t.recorder,
   });
   return { ...t, fake, api };
 }

@@ -10,8 +10,8 @@ import {
   TataCliqClient,
   type TataCliqClientOptions,
 } from '../../src/marketplaces/tatacliq/index.js';
-import { memoryRecorder, REFERENCE_TIMESTAMP, type Responder, scriptedFetch } from './fakes.js';
-import { BASE_URL, batchAnswer, itemsOf, SELLER, UNAUTHORIZED } from './tatacliq-fakes.js';
+import { REFERENCE_TIMESTAMP, type Responder } from './fakes.js';
+import { BASE_URL, batchAnswer, itemsOf, SELLER, scriptedClient, UNAUTHORIZED } from './tatacliq-fakes.js';
 
 const PREFIX = `/PartnerConnect/PC_${SELLER}`;
 const LISTING = {
@@ -31,21 +31,9 @@ afterEach(async () => {
 });
 
 function setup(respond: Responder, overrides: Partial<TataCliqClientOptions> = {}) {
-  const clock = new ManualClock(REFERENCE_TIMESTAMP);
-  const recorder = memoryRecorder();
-  const { fetch, requests } = scriptedFetch(respond);
-  const client = new TataCliqClient({
-    baseUrl: BASE_URL,
-    sellerId: SELLER,
-    token: 'jwt-static',
-    fetch,
-    clock,
-    recorder,
-    rateScale: 50,
-    ...overrides,
-  });
-  clients.push(client);
-  return { client, clock, recorder, requests };
+  const t = scriptedClient(respond, { rateScale: 50, ...overrides });
+  clients.push(t.client);
+  return t;
 }
 
 describe('TataCliqClient requests', () => {

@@ -1,17 +1,44 @@
 /** Test doubles for the Tata CliQ slice: scripted PartnerConnect answers and a fake client. */
-import type {
-  BatchOutcome,
-  InventoryItem,
-  ItemOutcome,
-  PriceItem,
-  TataCliqCallOptions,
-  TataCliqListing,
-  TataCliqListingApi,
+import { ManualClock } from '../../src/core/clock.js';
+import {
+  type BatchOutcome,
+  type InventoryItem,
+  type ItemOutcome,
+  type PriceItem,
+  type TataCliqCallOptions,
+  TataCliqClient,
+  type TataCliqClientOptions,
+  type TataCliqListing,
+  type TataCliqListingApi,
 } from '../../src/marketplaces/tatacliq/index.js';
-import type { CapturedRequest, ScriptedResponse } from './fakes.js';
+import {
+  type CapturedRequest,
+  memoryRecorder,
+  REFERENCE_TIMESTAMP,
+  type Responder,
+  type ScriptedResponse,
+  scriptedFetch,
+} from './fakes.js';
 
 export const BASE_URL = 'https://intapppreprod2.tataunistore.com/PartnerConnect';
 export const SELLER = '100421';
+
+/** A real TataCliqClient over a scripted fetch (static token 'jwt-static'), with its clock and recorder. */
+export function scriptedClient(respond: Responder, overrides: Partial<TataCliqClientOptions> = {}) {
+  const clock = new ManualClock(REFERENCE_TIMESTAMP);
+  const recorder = memoryRecorder();
+  const { fetch, requests } = scriptedFetch(respond);
+  const client = new TataCliqClient({
+    baseUrl: BASE_URL,
+    sellerId: SELLER,
+    token: 'jwt-static',
+    fetch,
+    clock,
+    recorder,
+    ...overrides,
+  });
+  return { client, clock, recorder, requests };
+}
 
 /** The items of a captured update request (InventoryUpdate or PriceUpdate). */
 export function itemsOf(req: CapturedRequest): Record<string, string>[] {

@@ -8,6 +8,7 @@ import type { MarketplaceOrder, OrderPage } from '../../src/marketplaces/orders.
 import {
   createTataCliqSandbox,
   TATACLIQ_SANDBOX,
+  TataCliqClient,
   TataCliqOrderActions,
   TataCliqOrderSource,
   TataCliqOrdersClient,
@@ -30,13 +31,14 @@ async function harness(pageSize = 15) {
   cleanups.push(() => sandbox.stop());
   const env = tataCliqSandboxEnv(sandbox.url);
   const recorder = memoryRecorder();
-  const client = new TataCliqOrdersClient({
+  const listing = new TataCliqClient({
     baseUrl: env.TATACLIQ_BASE_URL!,
     sellerId: env.TATACLIQ_SELLER_ID!,
     token: env.TATACLIQ_TOKEN!,
     recorder,
-    rateScale: 50,
   });
+  cleanups.push(() => listing.stop());
+  const client = new TataCliqOrdersClient({ client: listing, rateScale: 50 });
   cleanups.push(() => client.stop());
   const source = new TataCliqOrderSource({ api: client, pageSize });
   const actions = new TataCliqOrderActions({ api: client, carrierCodes: { Delhivery: 'DELHIVERY' } });

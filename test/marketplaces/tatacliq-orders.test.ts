@@ -20,8 +20,8 @@ import {
   toMarketplaceOrder,
 } from '../../src/marketplaces/tatacliq/index.js';
 import { ordersOf } from '../../src/marketplaces/tatacliq/orders-types.js';
-import { memoryRecorder, REFERENCE_TIMESTAMP, type Responder, scriptedFetch } from './fakes.js';
-import { BASE_URL, SELLER, UNAUTHORIZED } from './tatacliq-fakes.js';
+import { REFERENCE_TIMESTAMP, type Responder } from './fakes.js';
+import { BASE_URL, SELLER, scriptedClient, UNAUTHORIZED } from './tatacliq-fakes.js';
 
 const ORDERS = `${BASE_URL}/PC_${SELLER}/AP_SALES_ORDER/AVT_JSON_SALES_ORDER/AV_2.0/OG_1/`;
 
@@ -74,25 +74,15 @@ function sampleOrder(orderNo = '6204-2443-4245366', codes: string[] = ['001']): 
 
 // Client ---------------------------------------------------------------------------------------
 
-const clients: TataCliqOrdersClient[] = [];
+const clients: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.stop()));
 });
 
 function setup(respond: Responder, overrides: Partial<TataCliqOrdersClientOptions> = {}) {
-  const clock = new ManualClock(REFERENCE_TIMESTAMP);
-  const recorder = memoryRecorder();
-  const { fetch, requests } = scriptedFetch(respond);
-  const client = new TataCliqOrdersClient({
-    baseUrl: BASE_URL,
-    sellerId: SELLER,
-    token: 'jwt-static',
-    fetch,
-    clock,
-    recorder,
-    rateScale: 50,
-    ...overrides,
-  });
+  const { client: listing, clock, recorder, requests } = scriptedClient(respond);
+  clients.push(listing);
+  const client = new TataCliqOrdersClient({ client: listing, rateScale: 50, ...overrides });
   clients.push(client);
   return { client, clock, recorder, requests };
 }

@@ -148,15 +148,13 @@ export interface ListingsItemsApi {
   deleteListingsItem(sku: string, opts?: AmazonCallOptions): Promise<ListingsItemSubmissionResponse>;
 }
 
-const DEFAULT_USER_AGENT = `marketbridge/0.1.0 (Language=TypeScript; Platform=Node.js/${process.versions.node})`;
+export const DEFAULT_USER_AGENT = `marketbridge/0.1.0 (Language=TypeScript; Platform=Node.js/${process.versions.node})`;
 const TOKEN_EARLY_REFRESH_MS = 60_000;
 
 interface CachedToken {
   value: string;
   expiresAt: number;
 }
-
-type Outcome = { kind: 'ok'; res: FetchedResponse } | { kind: 'token-expired'; res: FetchedResponse };
 
 export class AmazonSpApiClient implements ListingsItemsApi {
   readonly sellerId: string;
@@ -232,7 +230,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     if (includedData.length > 0) query.includedData = includedData;
     const res = await this.call('getListingsItem', 'GET', sku, query, undefined, opts, 'read');
     if (res === null) return null;
-    return this.parse(res, ItemSchema, 'getListingsItem');
+    return parseSpApiAnswer(res, ItemSchema, 'getListingsItem');
   }
 
   async putListingsItem(
@@ -242,7 +240,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   ): Promise<ListingsItemSubmissionResponse> {
     const query = { marketplaceIds: [this.marketplaceId] };
     const res = await this.call('putListingsItem', 'PUT', sku, query, body, opts, 'price');
-    return this.parse(res, ListingsItemSubmissionResponseSchema, 'putListingsItem');
+    return parseSpApiAnswer(res, ListingsItemSubmissionResponseSchema, 'putListingsItem');
   }
 
   async patchListingsItem(
@@ -252,7 +250,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   ): Promise<ListingsItemSubmissionResponse> {
     const query = { marketplaceIds: [this.marketplaceId] };
     const res = await this.call('patchListingsItem', 'PATCH', sku, query, body, opts, 'price');
-    return this.parse(res, ListingsItemSubmissionResponseSchema, 'patchListingsItem');
+    return parseSpApiAnswer(res, ListingsItemSubmissionResponseSchema, 'patchListingsItem');
   }
 
   async deleteListingsItem(
@@ -261,7 +259,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   ): Promise<ListingsItemSubmissionResponse> {
     const query = { marketplaceIds: [this.marketplaceId] };
     const res = await this.call('deleteListingsItem', 'DELETE', sku, query, undefined, opts, 'urgent');
-    return this.parse(res, ListingsItemSubmissionResponseSchema, 'deleteListingsItem');
+    return parseSpApiAnswer(res, ListingsItemSubmissionResponseSchema, 'deleteListingsItem');
   }
 
   /**
@@ -296,7 +294,7 @@ export class AmazonSpApiClient implements ListingsItemsApi {
   // ---------------------------------------------------------------------------------------------
 
   /** Returns the 2xx response, or null for a GET 404; throws a classified error otherwise. */
-  private async call(
+  private call(
     op: ListingsOperation,
     method: string,
     sku: string,
@@ -305,17 +303,17 @@ export class AmazonSpApiClient implements ListingsItemsApi {
     opts: AmazonCallOptions,
     defaultPriority: CallPriority,
   ): Promise<FetchedResponse | null> {
-    const p = opts.priority ?? defaultPriority;
-    const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
-    const url = this.url(op, sku, query);
-    return withAccessToken(this, op, async (token, attempt) => {
-      const outcome = await this.limiters[op].schedule(
-        priority,
-        (ticket) => this.send(op, method, url, sku, body, token, attempt, ticket, opts.signal),
-        opts.signal,
-      );
-      if (outcome.kind === 'token-expired') return 'token-expired';
-      return outcome.res.status === 404 ? null : outcome.res;
+    return spApiRequest(this.http, this, {
+      op,
+      method,
+      url: this.url(op, sku, query),
+      body,
+      entityKey: sku,
+      limiter: this.limiters[op],
+      priority: opts.priority ?? defaultPriority,
+      timeoutMs: this.timeoutMs,
+      signal: opts.signal,
+      special: (res) => (res.status === 404 && method === 'GET' ? null : undefined),
     });
   }
 
@@ -337,53 +335,6 @@ export class AmazonSpApiClient implements ListingsItemsApi {
       );
     }
     return url;
-  }
-
-  /** One HTTP request, recorded; maps the status to an outcome or a classified error. */
-  private send(
-    op: ListingsOperation,
-    method: string,
-    url: string,
-    sku: string,
-    body: unknown,
-    token: string,
-    attempt: number,
-    ticket: number,
-    signal: AbortSignal | undefined,
-  ): Promise<Outcome> {
-    const limiter = this.limiters[op];
-    return sendJson(
-      this.http,
-      {
-        call: { marketplace: 'amazon', operation: op, entityKey: sku, attempt },
-        method,
-        url,
-        auth: { 'x-amz-access-token': token },
-        body,
-        limiter,
-        ticket,
-        timeoutMs: this.timeoutMs,
-        signal,
-        observe: (res) => limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit')),
-      },
-      (res, call): Outcome => {
-        if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
-        return interpretSpApiAnswer(op, res, call, limiter, ticket) === 'token-expired'
-          ? { kind: 'token-expired', res }
-          : { kind: 'ok', res };
-      },
-    );
-  }
-
-  private parse<T>(res: FetchedResponse | null, schema: z.ZodType<T>, op: string): T {
-    const parsed = schema.safeParse(parseJson(res?.text ?? ''));
-    if (!parsed.success) {
-      throw new TerminalError(`${op}: response does not match the model: ${parsed.error.message}`, {
-        code: AMAZON_ERROR_CODES.unexpectedResponse,
-        status: res?.status,
-      });
-    }
-    return parsed.data;
   }
 
   private async refresh(): Promise<string> {
@@ -542,4 +493,81 @@ export async function withAccessToken<T>(
       });
     }
   }
+}
+
+/** One SP-API request as every Amazon client makes it (the seller's LWA token, an operation's limiter). */
+export interface SpApiRequest<R> {
+  op: string;
+  method: string;
+  url: string;
+  body: unknown;
+  /** Recorded with the call. */
+  entityKey: string | null;
+  limiter: TokenBucketLimiter;
+  priority: CallPriority | number;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Sees every answer, before the limiter adopts its `x-amzn-ratelimit-limit`. */
+  observe?: (res: FetchedResponse) => void;
+  /** Answers this call takes as they are (e.g. a 404 as null): the result, or undefined for the shared mapping. */
+  special?: (res: FetchedResponse, call: RecordedCall) => R | undefined;
+}
+
+/**
+ * Sends an SP-API request through its operation's limiter with the current access token (replayed
+ * once after a refresh when the token expired, `withAccessToken`), recorded (marketplace 'amazon'),
+ * its status mapped by `interpretSpApiAnswer` unless `special` takes the answer. Returns the 2xx
+ * response (or what `special` returned).
+ */
+export function spApiRequest<R = never>(
+  http: HttpContext,
+  tokens: AmazonTokenSource,
+  r: SpApiRequest<R>,
+): Promise<FetchedResponse | R> {
+  const priority = typeof r.priority === 'number' ? r.priority : CALL_PRIORITY[r.priority];
+  const { op, limiter } = r;
+  return withAccessToken(tokens, op, (token, attempt) =>
+    limiter.schedule(
+      priority,
+      (ticket) =>
+        sendJson(
+          http,
+          {
+            call: { marketplace: 'amazon', operation: op, entityKey: r.entityKey, attempt },
+            method: r.method,
+            url: r.url,
+            auth: { 'x-amz-access-token': token },
+            body: r.body,
+            limiter,
+            ticket,
+            timeoutMs: r.timeoutMs,
+            signal: r.signal,
+            observe: (res) => {
+              r.observe?.(res);
+              limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit'));
+            },
+          },
+          (res, call): FetchedResponse | R | 'token-expired' => {
+            const special = r.special?.(res, call);
+            if (special !== undefined) return special;
+            return interpretSpApiAnswer(op, res, call, limiter, ticket) === 'token-expired'
+              ? 'token-expired'
+              : res;
+          },
+        ),
+      r.signal,
+    ),
+  );
+}
+
+/** The model of a response body, or a TerminalError (AMAZON_UNEXPECTED_RESPONSE). */
+export function parseSpApiAnswer<T>(res: FetchedResponse | null, schema: z.ZodType<T>, op: string): T {
+  const parsed = schema.safeParse(parseJson(res?.text ?? ''));
+  if (!parsed.success) {
+    throw new TerminalError(`${op}: response does not match the model: ${parsed.error.message}`, {
+      code: AMAZON_ERROR_CODES.unexpectedResponse,
+      status: res?.status,
+    });
+  }
+  return parsed.data;
 }

@@ -10,36 +10,11 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
-import type { Clock } from '../../core/clock.js';
-import { systemClock } from '../../core/clock.js';
 import { RetryableError, TerminalError } from '../../core/errors.js';
-import type { CallPriority } from '../../domain/types.js';
-import {
-  encodePathSegment,
-  type FetchedResponse,
-  type FetchLike,
-  fetchBytes,
-  parseJson,
-  RecordedCall,
-  sendJson,
-} from '../http.js';
-import {
-  type BackoffOptions,
-  CALL_PRIORITY,
-  type CircuitView,
-  type RateLimit,
-  type TokenBucketLimiter,
-} from '../limits.js';
-import type { CallRecorder } from '../types.js';
-import { noopRecorder } from '../types.js';
-import {
-  AMAZON_ERROR_CODES,
-  type AmazonCallOptions,
-  type AmazonTokenSource,
-  interpretSpApiAnswer,
-  withAccessToken,
-} from './client.js';
+import { encodePathSegment, type FetchedResponse, fetchBytes, parseJson, RecordedCall } from '../http.js';
+import { AMAZON_ERROR_CODES, type AmazonCallOptions, parseSpApiAnswer } from './client.js';
 import { createFeedsLimiters, type FeedsOperation } from './limits.js';
+import { AmazonOperationsClient, type AmazonOperationsClientOptions } from './operations-client.js';
 import type { PatchOperation } from './types.js';
 
 export const FEEDS_PATH = '/feeds/2021-06-30';
@@ -259,68 +234,17 @@ export function mapProcessingReport(
 
 // Client ---------------------------------------------------------------------------------------
 
-export interface AmazonFeedsClientOptions {
-  /** The seller account's Listings client (shares its LWA token). */
-  client: AmazonTokenSource;
-  /** SP-API base URL (same as the client's). */
-  endpoint: string;
-  fetch?: FetchLike;
-  clock?: Clock;
-  recorder?: CallRecorder;
-  rateScale?: number;
-  rateLimits?: Partial<Record<FeedsOperation, RateLimit>>;
-  userAgent?: string;
-  /** Per API request. Default 15 s. */
-  requestTimeoutMs?: number;
+export interface AmazonFeedsClientOptions extends AmazonOperationsClientOptions<FeedsOperation> {
   /** Per document upload/download. Default 120 s. */
   documentTimeoutMs?: number;
-  throttleBackoff?: BackoffOptions;
-  /** Consecutive server errors (5xx, timeouts, network errors) that open an operation's circuit. Default 5. */
-  serverErrorThreshold?: number;
-  /** Pause of an operation after server errors, per reopening. Default 5 s doubling to 120 s. */
-  serverErrorBackoff?: BackoffOptions;
-  random?: () => number;
 }
 
-const DEFAULT_USER_AGENT = `marketbridge/0.1.0 (Language=TypeScript; Platform=Node.js/${process.versions.node})`;
-
-export class AmazonFeedsClient {
-  private readonly endpoint: string;
-  private readonly fetchFn: FetchLike;
-  private readonly clock: Clock;
-  private readonly recorder: CallRecorder;
-  private readonly userAgent: string;
-  private readonly timeoutMs: number;
+export class AmazonFeedsClient extends AmazonOperationsClient<FeedsOperation> {
   private readonly documentTimeoutMs: number;
-  private readonly limiters: Record<FeedsOperation, TokenBucketLimiter>;
 
-  constructor(private readonly opts: AmazonFeedsClientOptions) {
-    this.endpoint = opts.endpoint.replace(/\/+$/, '');
-    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
-    this.clock = opts.clock ?? systemClock;
-    this.recorder = opts.recorder ?? noopRecorder;
-    this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
-    this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
+  constructor(opts: AmazonFeedsClientOptions) {
+    super(opts, createFeedsLimiters);
     this.documentTimeoutMs = opts.documentTimeoutMs ?? 120_000;
-    this.limiters = createFeedsLimiters(opts.rateScale ?? 1, opts.rateLimits, {
-      clock: this.clock,
-      throttleBackoff: opts.throttleBackoff,
-      serverErrorThreshold: opts.serverErrorThreshold,
-      serverErrorBackoff: opts.serverErrorBackoff,
-      random: opts.random ?? Math.random,
-    });
-  }
-
-  get marketplaceId(): string {
-    return this.opts.client.marketplaceId;
-  }
-
-  limiter(op: FeedsOperation): TokenBucketLimiter {
-    return this.limiters[op];
-  }
-
-  circuit(op: FeedsOperation): CircuitView {
-    return this.limiters[op].circuit;
   }
 
   async createFeedDocument(
@@ -328,7 +252,7 @@ export class AmazonFeedsClient {
     opts: AmazonCallOptions = {},
   ): Promise<CreateFeedDocumentResponse> {
     const res = await this.call('createFeedDocument', 'POST', '/documents', { contentType }, null, opts);
-    return parse(res, CreateFeedDocumentResponseSchema, 'createFeedDocument');
+    return parseSpApiAnswer(res, CreateFeedDocumentResponseSchema, 'createFeedDocument');
   }
 
   /** PUT of the document bytes to the presigned URL, with the same Content-Type (no auth headers). */
@@ -353,7 +277,7 @@ export class AmazonFeedsClient {
 
   async createFeed(spec: CreateFeedSpecification, opts: AmazonCallOptions = {}): Promise<CreateFeedResponse> {
     const res = await this.call('createFeed', 'POST', '/feeds', spec, spec.inputFeedDocumentId, opts);
-    return parse(res, CreateFeedResponseSchema, 'createFeed');
+    return parseSpApiAnswer(res, CreateFeedResponseSchema, 'createFeed');
   }
 
   async getFeed(feedId: string, opts: AmazonCallOptions = {}): Promise<Feed> {
@@ -365,13 +289,13 @@ export class AmazonFeedsClient {
       feedId,
       opts,
     );
-    return parse(res, FeedSchema, 'getFeed');
+    return parseSpApiAnswer(res, FeedSchema, 'getFeed');
   }
 
   async getFeedDocument(feedDocumentId: string, opts: AmazonCallOptions = {}): Promise<FeedDocument> {
     const path = `/documents/${encodePathSegment(feedDocumentId)}`;
     const res = await this.call('getFeedDocument', 'GET', path, undefined, feedDocumentId, opts);
-    return parse(res, FeedDocumentSchema, 'getFeedDocument');
+    return parseSpApiAnswer(res, FeedDocumentSchema, 'getFeedDocument');
   }
 
   /** GET of a presigned document URL; gunzipped when `compression` is GZIP. */
@@ -423,13 +347,9 @@ export class AmazonFeedsClient {
     return json;
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(Object.values(this.limiters).map((l) => l.stop()));
-  }
-
   // ---------------------------------------------------------------------------------------------
 
-  private async call(
+  private call(
     op: FeedsOperation,
     method: string,
     path: string,
@@ -437,47 +357,7 @@ export class AmazonFeedsClient {
     entityKey: string | null,
     opts: AmazonCallOptions,
   ): Promise<FetchedResponse> {
-    const p: CallPriority | number = opts.priority ?? 'price';
-    const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
-    const url = `${this.endpoint}${FEEDS_PATH}${path}`;
-    return withAccessToken(this.opts.client, op, (token, attempt) =>
-      this.limiters[op].schedule(
-        priority,
-        (ticket) => this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
-        opts.signal,
-      ),
-    );
-  }
-
-  private send(
-    op: FeedsOperation,
-    method: string,
-    url: string,
-    entityKey: string | null,
-    body: unknown,
-    token: string,
-    attempt: number,
-    ticket: number,
-    signal: AbortSignal | undefined,
-  ): Promise<FetchedResponse | 'token-expired'> {
-    const limiter = this.limiters[op];
-    return sendJson(
-      { fetchFn: this.fetchFn, clock: this.clock, recorder: this.recorder, userAgent: this.userAgent },
-      {
-        call: { marketplace: 'amazon', operation: op, entityKey, attempt },
-        method,
-        url,
-        auth: { 'x-amz-access-token': token },
-        body,
-        limiter,
-        ticket,
-        timeoutMs: this.timeoutMs,
-        signal,
-        observe: (res) => limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit')),
-      },
-      (res, call) =>
-        interpretSpApiAnswer(op, res, call, limiter, ticket) === 'token-expired' ? 'token-expired' : res,
-    );
+    return this.request(op, method, `${FEEDS_PATH}${path}`, body, entityKey, opts, 'price');
   }
 
   /** A presigned-URL request (upload/download): recorded, no auth headers, no limiter. */
@@ -487,14 +367,14 @@ export class AmazonFeedsClient {
     init: RequestInit,
     signal: AbortSignal | undefined,
   ): Promise<Buffer> {
-    const call = new RecordedCall(this.recorder, this.clock, {
+    const call = new RecordedCall(this.http.recorder, this.clock, {
       marketplace: 'amazon',
       operation: op,
       entityKey: null,
       attempt: 1,
     });
     try {
-      const res = await fetchBytes(this.fetchFn, url, init, this.documentTimeoutMs, signal);
+      const res = await fetchBytes(this.http.fetchFn, url, init, this.documentTimeoutMs, signal);
       call.status = res.status;
       if (res.status >= 200 && res.status < 300) return res.body;
       call.error = `HTTP ${res.status}`;
@@ -511,15 +391,4 @@ export class AmazonFeedsClient {
       call.end();
     }
   }
-}
-
-function parse<T>(res: FetchedResponse, schema: z.ZodType<T>, op: string): T {
-  const parsed = schema.safeParse(parseJson(res.text));
-  if (!parsed.success) {
-    throw new TerminalError(`${op}: response does not match the model: ${parsed.error.message}`, {
-      code: AMAZON_ERROR_CODES.unexpectedResponse,
-      status: res.status,
-    });
-  }
-  return parsed.data;
 }

@@ -13,30 +13,13 @@
  * order source can keep `lastUpdatedBefore` at least two minutes behind the SERVER's time (F12).
  */
 import { z } from 'zod';
-import type { Clock } from '../../core/clock.js';
-import { systemClock } from '../../core/clock.js';
 import { TerminalError } from '../../core/errors.js';
-import type { CallPriority } from '../../domain/types.js';
-import { encodePathSegment, type FetchedResponse, type FetchLike, parseJson, sendJson } from '../http.js';
-import {
-  type BackoffOptions,
-  CALL_PRIORITY,
-  type CircuitView,
-  createLimiters,
-  type RateLimit,
-  type TokenBucketLimiter,
-} from '../limits.js';
+import { encodePathSegment, type FetchedResponse, parseJson } from '../http.js';
+import { createLimiters, type RateLimit, type TokenBucketLimiter } from '../limits.js';
 import type { MarketplaceOrder, OrderLine, OrderStatus, ShippingAddress } from '../orders.js';
-import type { CallRecorder } from '../types.js';
-import { noopRecorder } from '../types.js';
-import {
-  AMAZON_ERROR_CODES,
-  type AmazonCallOptions,
-  type AmazonTokenSource,
-  interpretSpApiAnswer,
-  withAccessToken,
-} from './client.js';
+import { AMAZON_ERROR_CODES, type AmazonCallOptions, parseSpApiAnswer } from './client.js';
 import { AMAZON_RATE_LIMITS } from './limits.js';
+import { AmazonOperationsClient, type AmazonOperationsClientOptions } from './operations-client.js';
 import { ErrorListSchema } from './types.js';
 
 export const ORDERS_2026_PATH = '/orders/2026-01-01/orders';
@@ -215,24 +198,7 @@ export class AmazonSearchOrdersRejected extends TerminalError {
 
 // Client ---------------------------------------------------------------------------------------
 
-export interface AmazonOrdersClientOptions {
-  /** The seller account's Listings client (or another token source): shares its LWA token. */
-  client: AmazonTokenSource;
-  /** SP-API base URL (same as the client's). */
-  endpoint: string;
-  fetch?: FetchLike;
-  clock?: Clock;
-  recorder?: CallRecorder;
-  rateScale?: number;
-  rateLimits?: Partial<Record<OrdersOperation, RateLimit>>;
-  userAgent?: string;
-  /** Per request. Default 15 s. */
-  requestTimeoutMs?: number;
-  throttleBackoff?: BackoffOptions;
-  serverErrorThreshold?: number;
-  serverErrorBackoff?: BackoffOptions;
-  random?: () => number;
-}
+export type AmazonOrdersClientOptions = AmazonOperationsClientOptions<OrdersOperation>;
 
 /** The server's clock as last seen: `serverMs` (Date header) observed at local `localMs`. */
 export interface ServerClockSample {
@@ -240,44 +206,11 @@ export interface ServerClockSample {
   localMs: number;
 }
 
-const DEFAULT_USER_AGENT = `marketbridge/0.1.0 (Language=TypeScript; Platform=Node.js/${process.versions.node})`;
-
-export class AmazonOrdersClient {
-  private readonly endpoint: string;
-  private readonly fetchFn: FetchLike;
-  private readonly clock: Clock;
-  private readonly recorder: CallRecorder;
-  private readonly userAgent: string;
-  private readonly timeoutMs: number;
-  private readonly limiters: Record<OrdersOperation, TokenBucketLimiter>;
+export class AmazonOrdersClient extends AmazonOperationsClient<OrdersOperation> {
   private serverClock: ServerClockSample | null = null;
 
-  constructor(private readonly opts: AmazonOrdersClientOptions) {
-    this.endpoint = opts.endpoint.replace(/\/+$/, '');
-    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
-    this.clock = opts.clock ?? systemClock;
-    this.recorder = opts.recorder ?? noopRecorder;
-    this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
-    this.timeoutMs = opts.requestTimeoutMs ?? 15_000;
-    this.limiters = createOrdersLimiters(opts.rateScale ?? 1, opts.rateLimits, {
-      clock: this.clock,
-      throttleBackoff: opts.throttleBackoff,
-      serverErrorThreshold: opts.serverErrorThreshold,
-      serverErrorBackoff: opts.serverErrorBackoff,
-      random: opts.random ?? Math.random,
-    });
-  }
-
-  get marketplaceId(): string {
-    return this.opts.client.marketplaceId;
-  }
-
-  limiter(op: OrdersOperation): TokenBucketLimiter {
-    return this.limiters[op];
-  }
-
-  circuit(op: OrdersOperation): CircuitView {
-    return this.limiters[op].circuit;
+  constructor(opts: AmazonOrdersClientOptions) {
+    super(opts, createOrdersLimiters);
   }
 
   /** The last `Date` header seen (any operation, any status), or null before the first answer. */
@@ -325,7 +258,7 @@ export class AmazonOrdersClient {
         params.paginationToken !== undefined,
       );
     }
-    return parse(res, SearchOrdersResponseSchema, 'searchOrders');
+    return parseSpApiAnswer(res, SearchOrdersResponseSchema, 'searchOrders');
   }
 
   /** The order (items embedded), or null when Amazon does not know it (404). */
@@ -340,7 +273,7 @@ export class AmazonOrdersClient {
       notFoundIsNull: true,
     });
     if (res === null) return null;
-    return parse(res, GetOrderResponseSchema, 'getOrder').order;
+    return parseSpApiAnswer(res, GetOrderResponseSchema, 'getOrder').order;
   }
 
   /** 204 → done; 400 → refused with Amazon's code and message (F20); 429/5xx → RetryableError. */
@@ -368,13 +301,10 @@ export class AmazonOrdersClient {
     };
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(Object.values(this.limiters).map((l) => l.stop()));
-  }
-
   // ---------------------------------------------------------------------------------------------
 
-  private async call(
+  /** Every answer's Date header is observed; `special` may take a 404 as null or a 400 as an answer. */
+  private call(
     op: OrdersOperation,
     method: string,
     pathAndQuery: string,
@@ -383,42 +313,17 @@ export class AmazonOrdersClient {
     opts: AmazonCallOptions,
     special: { notFoundIsNull?: boolean; badRequestIsAnswer?: boolean },
   ): Promise<FetchedResponse | null> {
-    const p: CallPriority | number = opts.priority ?? 'read';
-    const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
-    const url = `${this.endpoint}${pathAndQuery}`;
-    const limiter = this.limiters[op];
-    return withAccessToken(this.opts.client, op, (token, attempt) =>
-      limiter.schedule(priority, (ticket) =>
-        sendJson(
-          { fetchFn: this.fetchFn, clock: this.clock, recorder: this.recorder, userAgent: this.userAgent },
-          {
-            call: { marketplace: 'amazon', operation: op, entityKey, attempt },
-            method,
-            url,
-            auth: { 'x-amz-access-token': token },
-            body,
-            limiter,
-            ticket,
-            timeoutMs: this.timeoutMs,
-            signal: opts.signal,
-            observe: (res) => {
-              this.observeDate(res);
-              limiter.adoptRate(res.headers.get('x-amzn-ratelimit-limit'));
-            },
-          },
-          (res, call): FetchedResponse | null | 'token-expired' => {
-            if (res.status === 404 && special.notFoundIsNull) return null;
-            if (res.status === 400 && special.badRequestIsAnswer) {
-              call.error = describeErrors(res);
-              return res;
-            }
-            return interpretSpApiAnswer(op, res, call, limiter, ticket) === 'token-expired'
-              ? 'token-expired'
-              : res;
-          },
-        ),
-      ),
-    );
+    return this.request(op, method, pathAndQuery, body, entityKey, opts, 'read', {
+      observe: (res) => this.observeDate(res),
+      special: (res, call): FetchedResponse | null | undefined => {
+        if (res.status === 404 && special.notFoundIsNull) return null;
+        if (res.status === 400 && special.badRequestIsAnswer) {
+          call.error = describeErrors(res);
+          return res;
+        }
+        return undefined;
+      },
+    });
   }
 
   private observeDate(res: FetchedResponse): void {
@@ -441,17 +346,6 @@ function errorsText(errors: { code: string; message: string; details?: string | 
 function describeErrors(res: FetchedResponse): string {
   const errors = apiErrors(res.text);
   return errors.length > 0 ? `${errorsText(errors)} [HTTP ${res.status}]` : `HTTP ${res.status}`;
-}
-
-function parse<T>(res: FetchedResponse | null, schema: z.ZodType<T>, op: string): T {
-  const parsed = schema.safeParse(parseJson(res?.text ?? ''));
-  if (!parsed.success) {
-    throw new TerminalError(`${op}: response does not match the model: ${parsed.error.message}`, {
-      code: AMAZON_ERROR_CODES.unexpectedResponse,
-      status: res?.status,
-    });
-  }
-  return parsed.data;
 }
 
 // Mapping --------------------------------------------------------------------------------------

@@ -387,7 +387,7 @@ export class FlipkartClient implements FlipkartListingsApi {
   }
 
   /** Returns the 2xx (or GET 404) response; throws a classified error otherwise. */
-  private async call(
+  private call(
     op: FlipkartOperation,
     method: string,
     url: string,
@@ -396,16 +396,40 @@ export class FlipkartClient implements FlipkartListingsApi {
     opts: FlipkartCallOptions,
     defaultPriority: CallPriority,
   ): Promise<FetchedResponse> {
+    const entityKey = skus.length === 1 ? skus[0]! : JSON.stringify(skus);
+    return this.request(op, method, url, entityKey, body, opts, defaultPriority);
+  }
+
+  /**
+   * One request of any operation (also the shipment client's) through the operation's limiter,
+   * with the shared access token: a 401 drops the token and replays once with a new one. Returns
+   * the 2xx response, or a GET's 404 when `notFoundIsAnswer` (default true); throws a classified
+   * error otherwise. `timeoutMs` defaults to the client's request timeout.
+   */
+  async request(
+    op: FlipkartOperation,
+    method: string,
+    url: string,
+    entityKey: string,
+    body: unknown,
+    opts: FlipkartCallOptions,
+    defaultPriority: CallPriority,
+    {
+      timeoutMs = this.timeoutMs,
+      notFoundIsAnswer = true,
+    }: { timeoutMs?: number; notFoundIsAnswer?: boolean } = {},
+  ): Promise<FetchedResponse> {
     const p = opts.priority ?? defaultPriority;
     const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
-    const entityKey = storableText(skus.length === 1 ? skus[0]! : JSON.stringify(skus), 2000);
+    const key = storableText(entityKey, 2000);
+    const how = { timeoutMs, notFoundIsAnswer };
     for (let attempt = 1; ; attempt++) {
       // Nothing, not even a token request, while a 429 (and its Retry-After) pauses the operation.
       this.limiters[op].throwIfPaused();
       const token = await this.accessToken();
       const outcome = await this.limiters[op].schedule(
         priority,
-        (ticket) => this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
+        (ticket) => this.send(op, method, url, key, body, token, attempt, ticket, opts.signal, how),
         opts.signal,
       );
       if (outcome.kind === 'ok') return outcome.res;
@@ -430,6 +454,7 @@ export class FlipkartClient implements FlipkartListingsApi {
     attempt: number,
     ticket: number,
     signal: AbortSignal | undefined,
+    how: { timeoutMs: number; notFoundIsAnswer: boolean },
   ): Promise<Outcome> {
     const limiter = this.limiters[op];
     const http = {
@@ -447,12 +472,12 @@ export class FlipkartClient implements FlipkartListingsApi {
       contentType: 'application/json; charset=utf-8',
       limiter,
       ticket,
-      timeoutMs: this.timeoutMs,
+      timeoutMs: how.timeoutMs,
       signal,
     };
     return sendJson(http, request, (res, call): Outcome => {
       if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
-      if (res.status === 404 && method === 'GET') return { kind: 'ok', res };
+      if (res.status === 404 && method === 'GET' && how.notFoundIsAnswer) return { kind: 'ok', res };
       call.error = describe(res);
       if (res.status === 401) return { kind: 'unauthorized' };
       if (res.status === 429) {

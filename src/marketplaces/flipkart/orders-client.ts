@@ -3,28 +3,16 @@
  * shares its OAuth token and its per-operation limiters (one account, one token, one set of
  * buckets).
  *
- * Contract as FlipkartClient's: every request goes through the operation's limiter and is recorded
+ * Contract as FlipkartClient's, whose `request` it uses (its fetch, clock and recorder too): every
+ * request goes through the operation's limiter and is recorded
  * (marketplace 'flipkart'); a 401 drops the shared token, one new token is requested and only that
  * request is replayed once (§4 F19); 429/5xx/408/499/timeouts throw RetryableError (never retried
  * here), other 4xx TerminalError. Batch calls (labels, dispatch, cancel) answer HTTP 200 with a
  * status per shipment (§2.3, §4 F15): returned as `ShipmentResults`, never thrown.
  */
-import type { Clock } from '../../core/clock.js';
-import { systemClock } from '../../core/clock.js';
 import { RetryableError, TerminalError } from '../../core/errors.js';
-import { storableText } from '../../core/text.js';
 import type { CallPriority } from '../../domain/types.js';
-import {
-  type FetchedResponse,
-  type FetchLike,
-  parseJson,
-  parseRetryAfter,
-  sendJson,
-  throttledError,
-} from '../http.js';
-import { CALL_PRIORITY } from '../limits.js';
-import type { CallRecorder } from '../types.js';
-import { noopRecorder } from '../types.js';
+import { type FetchedResponse, parseJson } from '../http.js';
 import { FLIPKART_ERROR_CODES, type FlipkartCallOptions, type FlipkartClient } from './client.js';
 import type { FlipkartOperation } from './limits.js';
 import {
@@ -70,35 +58,19 @@ export interface FlipkartOrdersClientOptions {
   client: FlipkartClient;
   /** Seller API base including `/sellers` (as the client's). */
   baseUrl: string;
-  fetch?: FetchLike;
-  clock?: Clock;
-  recorder?: CallRecorder;
   /** Per HTTP request. Default 60 s (Flipkart's advice for order-management APIs, §2.1). */
   requestTimeoutMs?: number;
-  userAgent?: string;
 }
-
-const DEFAULT_USER_AGENT = `marketbridge/0.1.0 (Node.js/${process.versions.node})`;
-
-type Outcome = { kind: 'ok'; res: FetchedResponse } | { kind: 'unauthorized' };
 
 export class FlipkartOrdersClient implements FlipkartOrdersApi {
   private readonly client: FlipkartClient;
   private readonly baseUrl: string;
-  private readonly fetchFn: FetchLike;
-  private readonly clock: Clock;
-  private readonly recorder: CallRecorder;
   private readonly timeoutMs: number;
-  private readonly userAgent: string;
 
   constructor(opts: FlipkartOrdersClientOptions) {
     this.client = opts.client;
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
-    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
-    this.clock = opts.clock ?? systemClock;
-    this.recorder = opts.recorder ?? noopRecorder;
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
-    this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
   }
 
   async searchShipments(search: ShipmentSearch, opts: FlipkartCallOptions = {}): Promise<ShipmentPage> {
@@ -233,7 +205,8 @@ export class FlipkartOrdersClient implements FlipkartOrdersApi {
     return out;
   }
 
-  private async call(
+  /** A GET 404 is an answer only for getShipments (unknown ids); elsewhere it is terminal. */
+  private call(
     op: FlipkartOperation,
     method: string,
     url: string,
@@ -242,89 +215,12 @@ export class FlipkartOrdersClient implements FlipkartOrdersApi {
     opts: FlipkartCallOptions,
     defaultPriority: CallPriority,
   ): Promise<FetchedResponse> {
-    const p = opts.priority ?? defaultPriority;
-    const priority = typeof p === 'number' ? p : CALL_PRIORITY[p];
-    const limiter = this.client.limiter(op);
-    for (let attempt = 1; ; attempt++) {
-      limiter.throwIfPaused();
-      const token = await this.client.accessToken();
-      const outcome = await limiter.schedule(priority, (ticket) =>
-        this.send(op, method, url, entityKey, body, token, attempt, ticket, opts.signal),
-      );
-      if (outcome.kind === 'ok') return outcome.res;
-      this.client.invalidateToken(token);
-      if (attempt >= 2) {
-        throw new RetryableError(`${op}: access token rejected (401) again after a new token`, {
-          status: 401,
-        });
-      }
-    }
-  }
-
-  private send(
-    op: FlipkartOperation,
-    method: string,
-    url: string,
-    entityKey: string,
-    body: unknown,
-    token: string,
-    attempt: number,
-    ticket: number,
-    signal: AbortSignal | undefined,
-  ): Promise<Outcome> {
-    const limiter = this.client.limiter(op);
-    const http = {
-      fetchFn: this.fetchFn,
-      clock: this.clock,
-      recorder: this.recorder,
-      userAgent: this.userAgent,
-    };
-    const request = {
-      call: {
-        marketplace: 'flipkart' as const,
-        operation: op,
-        entityKey: storableText(entityKey, 2000),
-        attempt,
-      },
-      method,
-      url,
-      auth: { authorization: `Bearer ${token}` },
-      body,
-      contentType: 'application/json; charset=utf-8',
-      limiter,
-      ticket,
+    return this.client.request(op, method, url, entityKey, body, opts, defaultPriority, {
       timeoutMs: this.timeoutMs,
-      signal,
-    };
-    return sendJson(http, request, (res, call): Outcome => {
-      if (res.status >= 200 && res.status < 300) return { kind: 'ok', res };
-      if (res.status === 404 && method === 'GET' && op === 'getShipments') return { kind: 'ok', res };
-      call.error = describe(res);
-      if (res.status === 401) return { kind: 'unauthorized' };
-      if (res.status === 429) {
-        const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock.now());
-        throw throttledError(`flipkart:${op}`, call, limiter, ticket, retryAfterMs);
-      }
-      if (res.status >= 500 || res.status === 408 || res.status === 499) {
-        throw new RetryableError(`flipkart:${op}: ${call.error}`, { status: res.status });
-      }
-      const code =
-        res.status === 403
-          ? FLIPKART_ERROR_CODES.forbidden
-          : res.status === 404
-            ? FLIPKART_ERROR_CODES.notFound
-            : FLIPKART_ERROR_CODES.badRequest;
-      throw new TerminalError(`flipkart:${op}: ${call.error}`, { code, status: res.status });
+      notFoundIsAnswer: op === 'getShipments',
     });
   }
 }
-
-/**
- * Forgets the shared access token after a 401 so the next `accessToken()` requests a new one.
- * FlipkartClient has no public way to do this yet (src/marketplaces/flipkart/client.ts is not ours
- * to change): an `invalidateToken(token)` method is used when it exists, else its cached token is
- * cleared when it is still the rejected one (as its own 401 path does).
- */
 
 function toPage(res: FetchedResponse): ShipmentPage {
   const parsed = ShipmentPageSchema.safeParse(parseJson(res.text));
@@ -346,26 +242,4 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 function key(ids: string[]): string {
   return ids.length === 1 ? ids[0]! : JSON.stringify(ids);
-}
-
-function describe(res: FetchedResponse): string {
-  const json = parseJson(res.text);
-  if (typeof json === 'object' && json !== null) {
-    const o = json as Record<string, unknown>;
-    if (typeof o.error === 'string') {
-      const d = typeof o.error_description === 'string' ? `: ${o.error_description}` : '';
-      return `${o.error}${d} [HTTP ${res.status}]`;
-    }
-    if (Array.isArray(o.errors)) {
-      const errors = o.errors
-        .map((e) => {
-          const x = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
-          return [x.code, x.description ?? x.message].filter((v) => v !== undefined).join(': ');
-        })
-        .join('; ');
-      return `${errors} [HTTP ${res.status}]`;
-    }
-  }
-  const text = res.text.trim();
-  return text === '' ? `HTTP ${res.status}` : `${storableText(text, 200)} [HTTP ${res.status}]`;
 }

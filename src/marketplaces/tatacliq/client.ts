@@ -65,7 +65,7 @@ export const TATACLIQ_ERROR_CODES = {
   unauthorized: 'TATACLIQ_UNAUTHORIZED',
   /** 400 and other 4xx, or a value we refuse to send: the request is wrong and will stay wrong. */
   badRequest: 'TATACLIQ_BAD_REQUEST',
-  /** A 404 that is not a listing's "not found" (usually a wrong path template). */
+  /** A 404 that is not a listing's or an order's "not found" (usually a wrong path template). */
   notFound: 'TATACLIQ_NOT_FOUND',
   /** A 2xx body that does not have the expected shape. */
   unexpectedResponse: 'TATACLIQ_UNEXPECTED_RESPONSE',
@@ -168,7 +168,8 @@ export class TataCliqClient implements TataCliqListingApi {
   private readonly basePath: string;
   private readonly tokens: TokenProvider;
   private readonly fetchFn: FetchLike;
-  private readonly clock: Clock;
+  /** The account's clock; the order client's limiters use it too. */
+  readonly clock: Clock;
   private readonly recorder: CallRecorder;
   private readonly userAgent: string;
   private readonly readTimeoutMs: number;
@@ -262,8 +263,19 @@ export class TataCliqClient implements TataCliqListingApi {
 
   /** `null` when the SKU is unknown (a 404 with the FAILURE error body). */
   async getListing(sku: string, opts: TataCliqCallOptions = {}): Promise<TataCliqListing | null> {
-    const path = this.render('getListing', this.paths.listing, { sellerId: this.sellerId, sku });
-    const res = await this.call('getListing', 'GET', path, sku, undefined, this.readTimeoutMs, opts, 'read');
+    const op = 'getListing';
+    const path = this.render(op, this.paths.listing, { sellerId: this.sellerId, sku });
+    const res = await this.request(
+      op,
+      this.limiters[op],
+      'GET',
+      path,
+      sku,
+      undefined,
+      this.readTimeoutMs,
+      opts,
+      'read',
+    );
     if (res === null) return null;
     const parsed = ListingSchema.safeParse(parseJson(res.text));
     if (!parsed.success) {
@@ -306,8 +318,9 @@ export class TataCliqClient implements TataCliqListingApi {
       chunks.map(async (start) => {
         const sent = items.slice(start, start + this.maxBatchItems);
         const body = wrap(rows.slice(start, start + this.maxBatchItems));
-        const res = await this.call(
+        const res = await this.request(
           op,
+          this.limiters[op],
           'POST',
           path,
           entityKey(sent),
@@ -326,9 +339,15 @@ export class TataCliqClient implements TataCliqListingApi {
     return outcome;
   }
 
-  /** Returns the 2xx response, or null for a listing's 404; throws a classified error otherwise. */
-  private async call(
-    op: TataCliqOperation,
+  /**
+   * One request of any operation (also the order client's) through the given limiter, with this
+   * account's token: a 401 drops the token and replays once; a rejected static token is held.
+   * `path` is a rendered path (see `render`). Returns the 2xx response, or null for a GET's FAILURE
+   * 404 (the entity is unknown); throws a classified error otherwise.
+   */
+  async request(
+    op: string,
+    limiter: TokenBucketLimiter,
     method: 'GET' | 'POST',
     path: string,
     entity: string | null,
@@ -343,11 +362,12 @@ export class TataCliqClient implements TataCliqListingApi {
     let previous: string | null = null;
     for (let attempt = 1; ; attempt++) {
       // Nothing, not even a token, while a 429 (and its Retry-After) pauses the operation.
-      this.limiters[op].throwIfPaused();
+      limiter.throwIfPaused();
       const token = await this.bearer();
-      const outcome = await this.limiters[op].schedule(
+      const outcome = await limiter.schedule(
         priority,
-        (ticket) => this.send(op, method, url, entity, body, token, attempt, ticket, timeoutMs, opts.signal),
+        (ticket) =>
+          this.send(op, limiter, method, url, entity, body, token, attempt, ticket, timeoutMs, opts.signal),
         opts.signal,
       );
       if (outcome.kind === 'ok') return outcome.res.status === 404 ? null : outcome.res;
@@ -357,7 +377,7 @@ export class TataCliqClient implements TataCliqListingApi {
     }
   }
 
-  private tokenRejected(op: TataCliqOperation, token: string, previous: string | null): Error {
+  private tokenRejected(op: string, token: string, previous: string | null): Error {
     if (token !== previous) {
       // A fresh token was rejected right away: the issuer and the gateway may disagree for a while.
       return new RetryableError(`${op}: a newly obtained bearer token was rejected too (HTTP 401)`, {
@@ -386,11 +406,7 @@ export class TataCliqClient implements TataCliqListingApi {
   }
 
   /** The path of a template with its values encoded; refuses values that would address another path. */
-  private render(
-    op: TataCliqOperation,
-    template: string,
-    vars: Partial<Record<PathPlaceholder, string>>,
-  ): string {
+  render(op: string, template: string, vars: Partial<Record<PathPlaceholder, string>>): string {
     const path = `/${renderPath(template, vars)}`;
     const sent = new URL(`${this.baseUrl}${path}`).pathname;
     const empty = Object.entries(vars).find(([, v]) => v === '');
@@ -406,7 +422,8 @@ export class TataCliqClient implements TataCliqListingApi {
 
   /** One HTTP request, recorded; maps the status to an outcome or a classified error. */
   private send(
-    op: TataCliqOperation,
+    op: string,
+    limiter: TokenBucketLimiter,
     method: 'GET' | 'POST',
     url: string,
     entity: string | null,
@@ -417,7 +434,6 @@ export class TataCliqClient implements TataCliqListingApi {
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<Outcome> {
-    const limiter = this.limiters[op];
     const http = {
       fetchFn: this.fetchFn,
       clock: this.clock,
