@@ -145,7 +145,7 @@ describe('ListingsFeedQueue (the Amazon bulk path)', () => {
     await q.stop();
   });
 
-  it('never puts more than 25,000 messages in one feed: a full batch goes at once, the rest after the linger', async () => {
+  it('never puts more than 25,000 messages in one feed: a full batch goes at once, the rest once the first is processed', async () => {
     const clock = new ManualClock(0);
     const feeds = new FakeFeeds();
     const q = queue(feeds, clock);
@@ -154,6 +154,9 @@ describe('ListingsFeedQueue (the Amazon bulk path)', () => {
     assert.equal(feeds.docs.length, 1);
     assert.equal(feeds.docs[0]!.messages.length, 25_000);
     await run(clock, 1000);
+    assert.equal(feeds.docs.length, 1, 'the rest waits while the first is still IN_QUEUE');
+    feeds.status.set('F1', 'IN_PROGRESS');
+    await run(clock, 1200);
     assert.equal(feeds.docs.length, 2);
     assert.equal(feeds.docs[1]!.messages.length, 1);
     await q.stop();
@@ -189,6 +192,36 @@ describe('ListingsFeedQueue (the Amazon bulk path)', () => {
     await run(clock2, 1_500);
     assert.equal(feeds2.docs.length, 2);
     await q2.stop();
+  });
+
+  it('behind a feed still IN_QUEUE the next batch grows; once that feed is processed, it goes', async () => {
+    const clock = new ManualClock(0);
+    const feeds = new FakeFeeds();
+    const q = queue(feeds, clock, { maxBatchAgeMs: 10_000 });
+    track(q.submit({ sku: 'FIRST', price: 1 }));
+    await run(clock, 1_200);
+    assert.equal(feeds.docs.length, 1, 'nothing at Amazon: the first goes after the linger');
+    for (let i = 0; i < 8; i++) {
+      track(q.submit({ sku: `B${i}`, price: 1 }));
+      await run(clock, 500);
+    }
+    assert.equal(feeds.docs.length, 1, 'the first is still IN_QUEUE: the batch keeps growing');
+    feeds.status.set('F1', 'IN_PROGRESS');
+    await run(clock, 1_200);
+    assert.equal(feeds.docs.length, 2, 'the first is being processed: the next queues behind it');
+    assert.equal(feeds.docs[1]!.messages.length, 8);
+    // Behind a feed that stays IN_QUEUE, a batch goes at the latest when maxBatchAgeMs old.
+    feeds.finish(1);
+    for (let i = 0; i < 30; i++) {
+      track(q.submit({ sku: `C${i}`, price: 1 }));
+      await run(clock, 500);
+    }
+    assert.equal(feeds.docs.length, 3);
+    assert.ok(
+      feeds.docs[2]!.messages.length <= 21,
+      `${feeds.docs[2]!.messages.length} messages: at most 10 s worth`,
+    );
+    await q.stop();
   });
 
   it('gives up on a feed that stays IN_PROGRESS too long: its SKUs get a RetryableError, later feeds go on', async () => {

@@ -53,8 +53,15 @@ export interface ListingsFeedQueueOptions {
   maxMessages?: number;
   /** Feed submissions per sliding window. Default 5 per 5 minutes. */
   submissions?: { max: number; windowMs: number };
-  /** How long a batch waits for company after its first message. Default 2 s. */
+  /**
+   * How long a batch waits for company after its first message, when no feed of ours waits in
+   * Amazon's queue. While one does (a seller's feeds are processed one after another, so another
+   * would only queue behind it), the batch keeps growing until that feed is being processed,
+   * the batch is full, or it is `maxBatchAgeMs` old. Default 2 s.
+   */
   lingerMs?: number;
+  /** The longest a batch waits behind a feed still IN_QUEUE. Default 15 × lingerMs. */
+  maxBatchAgeMs?: number;
   /** Feeds submitted and not yet finished, at most. Default 2. */
   maxUnfinished?: number;
   /** Between two getFeed polls of a feed. Default 30 s. */
@@ -78,6 +85,8 @@ interface Batch {
 
 interface SubmittedFeed {
   feedId: string;
+  /** Seen IN_PROGRESS (or later): Amazon is processing it. */
+  started: boolean;
   submittedAt: number;
   nextPollAt: number;
   messages: Map<number, string>;
@@ -103,6 +112,7 @@ export class ListingsFeedQueue {
   private readonly maxMessages: number;
   private readonly submissions: { max: number; windowMs: number };
   private readonly lingerMs: number;
+  private readonly maxBatchAgeMs: number;
   private readonly maxUnfinished: number;
   private readonly pollMs: number;
   private readonly stuckAfterMs: number;
@@ -118,6 +128,7 @@ export class ListingsFeedQueue {
     this.maxMessages = Math.min(opts.maxMessages ?? MAX_LISTINGS_FEED_MESSAGES, MAX_LISTINGS_FEED_MESSAGES);
     this.submissions = opts.submissions ?? LISTINGS_FEED_SUBMISSIONS;
     this.lingerMs = opts.lingerMs ?? 2000;
+    this.maxBatchAgeMs = opts.maxBatchAgeMs ?? 15 * this.lingerMs;
     this.maxUnfinished = Math.max(1, opts.maxUnfinished ?? 2);
     this.pollMs = opts.pollMs ?? 30_000;
     this.stuckAfterMs = opts.stuckAfterMs ?? 30 * 60_000;
@@ -227,9 +238,9 @@ export class ListingsFeedQueue {
         await this.sendHead();
         continue;
       }
-      for (const f of [...this.unfinished]) {
-        if (f.nextPollAt <= now) await this.poll(f);
-      }
+      const due = [...this.unfinished].filter((f) => f.nextPollAt <= now);
+      for (const f of due) await this.poll(f);
+      if (due.length > 0) continue; // what they showed may let the next batch go
       const next = Math.min(
         sendAt ?? Number.POSITIVE_INFINITY,
         ...[...this.unfinished].map((f) => f.nextPollAt),
@@ -249,7 +260,10 @@ export class ListingsFeedQueue {
     if (!head || head.bySku.size === 0) return undefined;
     if (this.unfinished.size >= this.maxUnfinished) return undefined; // woken by a finished feed
     const full = head.bySku.size >= this.maxMessages || this.batches.length > 1;
-    let at = full ? now : head.firstAt + this.lingerMs;
+    let at: number;
+    if (full) at = now;
+    else if ([...this.unfinished].every((f) => f.started)) at = head.firstAt + this.lingerMs;
+    else at = head.firstAt + this.maxBatchAgeMs;
     // A little more than the window: our clock and Amazon's do not count the same instant.
     const windowMs = this.submissions.windowMs * 1.02 + 1000;
     this.submittedAt = this.submittedAt.filter((t) => t > now - windowMs);
@@ -286,6 +300,7 @@ export class ListingsFeedQueue {
       this.stats.messagesSubmitted += waiters.length;
       this.unfinished.add({
         feedId,
+        started: false,
         submittedAt: now,
         nextPollAt: now + this.pollMs,
         messages: messagesById(doc),
@@ -318,6 +333,10 @@ export class ListingsFeedQueue {
     switch (feed.processingStatus) {
       case 'IN_QUEUE':
       case 'IN_PROGRESS':
+        if (feed.processingStatus === 'IN_PROGRESS' && !f.started) {
+          f.started = true;
+          this.wake(); // the next batch may go now, to wait its turn while this one is processed
+        }
         return this.giveUpIfStuck(f, `still ${feed.processingStatus}`);
       case 'CANCELLED':
         return this.finish(f, null, new RetryableError(`feed ${f.feedId} was cancelled; sending again`));
