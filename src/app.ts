@@ -293,7 +293,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       clock,
       logger,
       onRouted: (events) => {
-        for (const r of events) void runtime.deliver(r.key, r.event);
+        runtime.deliverMany(events);
       },
       onFatal: (err) => onFatal(err),
     });
@@ -313,13 +313,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
           intervalMs,
           since,
           onCommitted: (events) => {
-            for (const r of events) void runtime.deliver(r.key, r.event);
+            runtime.deliverMany(events);
           },
         }),
       );
     }
-    stops.push(() => {
-      for (const p of pollers) p.stop();
+    stops.push(async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
     });
 
     let stopping: Promise<void> | undefined;

@@ -36,6 +36,11 @@ export interface ActorKind {
   persistable?(persisted: unknown): unknown;
 }
 
+interface StoredSnapshot {
+  snapshot: unknown;
+  machine_version: number;
+}
+
 export interface RuntimeOptions {
   db: Database;
   clock: Clock;
@@ -84,6 +89,8 @@ export interface ActorEvent {
  */
 export class ActorRuntime {
   private readonly entries = new Map<string, Entry>();
+  /** Snapshot reads started for a batch of keys (deliverMany); null: no snapshot; undefined: read failed. */
+  private readonly prefetched = new Map<string, Promise<StoredSnapshot | null | undefined>>();
   /** Entries with changes not yet written (kept apart so a flush never scans every actor). */
   private readonly dirty = new Set<Entry>();
   private readonly mailboxes = new Map<string, Promise<void>>();
@@ -108,6 +115,40 @@ export class ActorRuntime {
   /** Applies `event` to the actor for `key` after every event delivered before it. */
   deliver(key: string, event: ActorEvent): Promise<void> {
     return this.enqueue(key, event, false);
+  }
+
+  /**
+   * Delivers a batch (e.g. what one inbound commit produced), in order per key. The snapshots of
+   * actors not in memory are read in one query first, instead of one query per actor.
+   */
+  deliverMany(events: { key: string; event: ActorEvent }[]): void {
+    const missing = [...new Set(events.map((e) => e.key))].filter(
+      (k) => !this.entries.has(k) && !this.prefetched.has(k),
+    );
+    if (missing.length > 1) {
+      // The array goes as one JSON text (the driver would expand a JS array into a list).
+      const load = this.opts.db
+        .query<{ actor_key: string; snapshot: unknown; machine_version: number }>(
+          `select actor_key, snapshot, machine_version from actor_snapshot
+           where actor_key in (select jsonb_array_elements_text(?::jsonb))`,
+          [JSON.stringify(missing)],
+        )
+        .then((rows) => new Map(rows.map((r) => [r.actor_key, r])))
+        .catch((err) => {
+          this.opts.logger.warn(
+            { error: errorSummary(err) },
+            'batch snapshot read failed; actors read their own',
+          );
+          return undefined;
+        });
+      for (const k of missing) {
+        this.prefetched.set(
+          k,
+          load.then((m) => (m === undefined ? undefined : (m.get(k) ?? null))),
+        );
+      }
+    }
+    for (const e of events) void this.deliver(e.key, e.event);
   }
 
   /** An internal event (a durable timer), applied in order but without a seq check. */
@@ -138,13 +179,22 @@ export class ActorRuntime {
   }
 
   private async ensure(key: string): Promise<Entry> {
+    // A batch read is used once, by the first hydration after it (never later: it may be stale).
+    const prefetched = this.prefetched.get(key);
+    this.prefetched.delete(key);
     const existing = this.entries.get(key);
     if (existing) return existing;
     const kind = this.kindOf(key);
-    const rows = await this.opts.db.query<{ snapshot: unknown; machine_version: number }>(
-      'select snapshot, machine_version from actor_snapshot where actor_key = ?',
-      [key],
-    );
+    const fromBatch = prefetched ? await prefetched : undefined;
+    const rows: StoredSnapshot[] =
+      fromBatch !== undefined
+        ? fromBatch === null
+          ? []
+          : [fromBatch]
+        : await this.opts.db.query<StoredSnapshot>(
+            'select snapshot, machine_version from actor_snapshot where actor_key = ?',
+            [key],
+          );
     const again = this.entries.get(key);
     if (again) return again;
     const log = this.opts.logger.child({ actor: key });

@@ -25,10 +25,13 @@ interface Row {
  * broker. One consumer per queue (as with an exclusive MQ input handle); a delivery stays in the
  * table until accepted, so a crash before accept redelivers it with delivery_count + 1.
  */
-export function createEmbeddedTransport(opts: EmbeddedTransportOptions): QueueTransport & {
+/** The embedded queue, with what the demo and tests use besides the transport itself. */
+export type EmbeddedTransport = QueueTransport & {
   publishMany(queue: string, bodies: string[]): Promise<number>;
   depth(queue: string): Promise<number>;
-} {
+};
+
+export function createEmbeddedTransport(opts: EmbeddedTransportOptions): EmbeddedTransport {
   const { db, backoutQueue } = opts;
   const pollMs = opts.pollMs ?? 100;
   const wake = new EventEmitter();

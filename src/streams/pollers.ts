@@ -46,7 +46,8 @@ export interface OrderPoller {
   /** One page: poll, commit, move the cursor (tests, and the loop). */
   pollOnce(): Promise<PollResult>;
   readonly stats: { polls: number; orders: number; fresh: number; failures: number };
-  stop(): void;
+  /** Stops polling; resolves once a poll in flight has finished. */
+  stop(): Promise<void>;
 }
 
 /** What about an order changed, as a short stable string: its status and each line's. */
@@ -141,7 +142,12 @@ export function startOrderPoller(opts: OrderPollerOptions): OrderPoller {
 
   const retryMs = opts.retryMs ?? 1000;
   let more = false;
-  const sub: Subscription = defer(() => pollOnce())
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const sub: Subscription = defer(() => {
+    const p = pollOnce();
+    inFlight = p.catch(() => {});
+    return p;
+  })
     .pipe(
       retry({
         resetOnSuccess: true,
@@ -165,6 +171,9 @@ export function startOrderPoller(opts: OrderPollerOptions): OrderPoller {
   return {
     pollOnce,
     stats,
-    stop: () => sub.unsubscribe(),
+    stop: async () => {
+      sub.unsubscribe();
+      await inFlight;
+    },
   };
 }

@@ -466,6 +466,40 @@ describe('ActorRuntime with the listing machine (real PostgreSQL)', { timeout: 6
       await waitFor('passivated again', () => rt.live().length === 0, 5_000);
       assert.equal(rt.failureCount, 0);
     });
+
+    it('deliverMany rehydrates passivated actors from their snapshots in one batch, and starts unknown ones fresh', async () => {
+      const db = await freshDatabase();
+      const adapter = new FakeListingAdapter();
+      const { rt } = await startRuntime(db, adapter, { idleMs: 100 });
+      const old = ['SKU-B1', 'SKU-B2', 'SKU-B3'];
+      rt.deliverMany(old.map((s) => ({ key: keyOf(s), event: list(1) })));
+      await waitFor(
+        'listed and passivated',
+        () => adapter.writes().length === 3 && rt.live().length === 0,
+        5_000,
+      );
+
+      // A price for each passivated actor and a first event for one never seen.
+      rt.deliverMany([
+        ...old.map((s) => ({ key: keyOf(s), event: price(2, 33000) })),
+        { key: keyOf('SKU-B4'), event: price(1, 31000) },
+      ]);
+      await waitFor('prices stored', async () => {
+        const rows = await Promise.all(old.map((s) => snapshotRow(db, keyOf(s))));
+        return rows.every((r) => r?.state === 'listed' && Number(r.last_event_id) === 2);
+      });
+      for (const s of old) {
+        assert.deepEqual(
+          adapter.writes(s).map((c) => c.op),
+          ['upsert', 'update'],
+          `${s}: its snapshot was used (no second listing)`,
+        );
+      }
+      assert.deepEqual(adapter.writes('SKU-B4'), [], 'a price alone lists nothing');
+      await waitFor('SKU-B4 stored', async () => (await snapshotRow(db, keyOf('SKU-B4'))) !== undefined);
+      assert.equal((await snapshotRow(db, keyOf('SKU-B4')))?.state, 'unlisted');
+      assert.equal(rt.failureCount, 0);
+    });
   });
 
   describe('concurrency', () => {
