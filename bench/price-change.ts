@@ -323,6 +323,9 @@ async function benchMarketplace(target: Target, dbUrl: string | undefined, dataD
         MQ_TRANSPORT: 'embedded',
         MARKETPLACES: target.id,
         MARKETBRIDGE_DATA_DIR: dataDir,
+        // Listings only: no order polls in the figures.
+        AMAZON_ORDER_POLL_MS: '0',
+        FLIPKART_ORDER_POLL_MS: '0',
         ...target.env(scale),
       }),
       { logger, db },

@@ -985,12 +985,10 @@ type RestView = Pick<OrderContext, 'call' | 'pendingShip' | 'pendingCancel'>;
 /** In a rest state with no call in flight and no OMS request waiting. */
 export function isOrderAtRest(snapshot: { value: StateValue; context: RestView }): boolean {
   const { context } = snapshot;
-  return (
-    REST.has(orderStateName(snapshot)) &&
-    context.call === null &&
-    context.pendingShip === null &&
-    context.pendingCancel === null
-  );
+  const name = orderStateName(snapshot);
+  if (!REST.has(name) || context.call !== null) return false;
+  // In `new` a queued OMS request waits for the order to be seen: nothing to do until then.
+  return name === 'new' || (context.pendingShip === null && context.pendingCancel === null);
 }
 
 /** The highest seq applied: the runtime skips redelivered events at or below it. */

@@ -202,7 +202,11 @@ describe('new', () => {
     const early = send(start(), omsShip(T0));
     assert.equal(early.snapshot.value, 'new');
     assert.equal(early.snapshot.context.pendingShip?.omsEventId, 'oms-ship-1');
-    assert.equal(isOrderAtRest(early.snapshot), false, 'a request is waiting');
+    assert.equal(
+      isOrderAtRest(early.snapshot),
+      true,
+      'the request waits for the order to be seen: nothing to do until then',
+    );
 
     const { snapshot, calls } = send(early.snapshot, seen(T1));
     assert.deepEqual(snapshot.value, { shipping: 'calling' });

@@ -128,7 +128,7 @@ describe('order poller (real PostgreSQL)', () => {
       );
       assert.deepEqual([cursor[0]!.cursor, Number(cursor[0]!.orders_seen)], ['w3', 4]);
     } finally {
-      poller.stop();
+      await poller.stop();
     }
   });
 
