@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { OrderStatus } from '../domain/orders.js';
 import type { MarketplaceId } from '../domain/types.js';
 import { createAmazonSandbox, sandboxEnv } from '../marketplaces/amazon/index.js';
 import { createFlipkartSandbox, flipkartSandboxEnv } from '../marketplaces/flipkart/index.js';
@@ -15,6 +16,14 @@ export interface DemoMarketplace {
   pending(): number;
   /** Problems with one listing as the sandbox shows it, against the feed's final state. */
   check(e: ExpectedListing): string[];
+  /** The sandbox's orders: place some, let a buyer cancel, see where they are. */
+  orders: {
+    create(count: number, skus: string[], seed: number): string[];
+    buyerCancel(orderId: string): void;
+    /** False where the marketplace shows a change only minutes later (Amazon's 2-minute rule). */
+    buyerCancelShowsAtOnce: boolean;
+    snapshot(): Record<string, { status: OrderStatus }>;
+  };
   stop(): Promise<void>;
 }
 
@@ -87,6 +96,17 @@ export async function startDemoMarketplaces(opts: SandboxesOptions): Promise<Dem
       url: amazon.url,
       env: sandboxEnv(amazon.url, rateScale),
       pending: () => amazon.control.pendingCount(),
+      orders: {
+        // Placed three minutes ago and paid: Amazon shows an order only 2 minutes after its last change.
+        create: (count, skus, seed) => {
+          const ids = amazon.control.createOrders({ count, skus, seed, lateByMs: 180_000 });
+          amazon.control.authorizeOrders(ids);
+          return ids;
+        },
+        buyerCancel: (id) => amazon.control.buyerCancel(id),
+        buyerCancelShowsAtOnce: false,
+        snapshot: () => amazon.control.orderSnapshot(),
+      },
       check: (e) => {
         const live = amazon.control.snapshot()[e.sku];
         if (!e.present) return live?.exists && live.buyable ? ['still buyable'] : [];
@@ -108,6 +128,12 @@ export async function startDemoMarketplaces(opts: SandboxesOptions): Promise<Dem
           .join(','),
       },
       pending: () => 0,
+      orders: {
+        create: (count, skus, seed) => flipkart.control.createOrders({ count, skus, seed }),
+        buyerCancel: (id) => flipkart.control.buyerCancel(id),
+        buyerCancelShowsAtOnce: true,
+        snapshot: () => flipkart.control.orderSnapshot(),
+      },
       check: (e) => {
         const live = flipkart.control.snapshot()[e.sku];
         if (!live) return ['not on Flipkart'];
@@ -128,6 +154,12 @@ export async function startDemoMarketplaces(opts: SandboxesOptions): Promise<Dem
       url: tatacliq.url,
       env: cliq,
       pending: () => 0,
+      orders: {
+        create: (count, skus, seed) => tatacliq.control.createOrders({ count, skus, seed }),
+        buyerCancel: (id) => tatacliq.control.buyerCancel(id),
+        buyerCancelShowsAtOnce: true,
+        snapshot: () => tatacliq.control.orderSnapshot(),
+      },
       check: (e) => {
         const live = tatacliq.control.snapshot()[e.sku];
         if (!live) return ['not on Tata CliQ'];

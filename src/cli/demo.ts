@@ -16,6 +16,7 @@ import {
 import { DATA_TABLES, migrate, openDatabase } from '../persistence/database.js';
 import { createEmbeddedTransport } from '../streams/embedded.js';
 import { startDemoMarketplaces } from './demo-marketplaces.js';
+import { runDemoOrders } from './demo-orders.js';
 import { expectedListings, naiveUpdateCount } from './expectations.js';
 
 export interface DemoOptions {
@@ -69,6 +70,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       LOG_LEVEL: 'warn',
       VERIFY_DELAY_MS: '400',
       ACTOR_IDLE_MS: '5000',
+      AMAZON_ORDER_POLL_MS: '2000',
+      FLIPKART_ORDER_POLL_MS: '1000',
+      TATACLIQ_ORDER_POLL_MS: '1000',
+      AMAZON_FEED_POLL_MS: '1000',
+      OUTBOX_POLL_MS: '200',
       ...opts.env,
       MARKETBRIDGE_DATA_DIR: dataDir,
       MQ_TRANSPORT: 'embedded',
@@ -158,7 +164,26 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       for (const p of m.check(e)) problems.push(`${where}: ${p}`);
     }
 
-    const outcomes = await eventLogOutcomes(app.db);
+    // The order half: the sandboxes place orders, the demo answers as the OMS.
+    const listed: Record<string, string[]> = {};
+    for (const e of expected) {
+      if (!e.present) continue;
+      const skus = listed[e.marketplace] ?? [];
+      skus.push(e.sku);
+      listed[e.marketplace] = skus;
+    }
+    const orders = await runDemoOrders({
+      app,
+      marketplaces,
+      queue,
+      listed,
+      ordersPerMarketplace: 8,
+      out,
+      timeoutMs: opts.timeoutMs,
+    });
+    problems.push(...orders.problems);
+
+    const outcomes = await eventLogOutcomes(app.db, 'oms');
     const states = await listingStates(app.db);
     out('');
     out('── marketbridge demo summary ─────────────────────────────────────────');
@@ -178,9 +203,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       out(`  ${total} calls, ${throttled} × 429, ${coalesced} coalesced updates`);
     }
     out('');
+    out('orders (this run):');
+    for (const line of orders.summary) out(`  ${line}`);
+    out('');
     out(`all listings            ${formatCounts(states)}`);
     out(
-      `final state check       ${problems.length === 0 ? `OK: ${expected.length} (SKU, marketplace) pairs match the feed, read back from the sandboxes` : `${problems.length} mismatches`}`,
+      `final state check       ${problems.length === 0 ? `OK: ${expected.length} (SKU, marketplace) pairs match the feed, and every order is where the OMS put it, read back from the sandboxes` : `${problems.length} mismatches`}`,
     );
     for (const p of problems.slice(0, 20)) out(`  ✗ ${p}`);
     return problems.length === 0 ? 0 : 1;

@@ -25,10 +25,13 @@ export async function callsPerOperation(
   return rows.map((r) => ({ operation: r.operation, calls: Number(r.n), throttled: Number(r.throttled) }));
 }
 
-/** OMS messages per outcome (accepted / duplicate / rejected). */
-export async function eventLogOutcomes(db: Sql): Promise<Record<string, number>> {
+/** event_log rows per outcome (accepted / duplicate / rejected); `source` 'oms': the OMS's messages only. */
+export async function eventLogOutcomes(db: Sql, source?: string): Promise<Record<string, number>> {
   const rows = await db.query<{ status: string; n: string }>(
-    'select status, count(*) as n from event_log group by status order by status',
+    source === undefined
+      ? 'select status, count(*) as n from event_log group by status order by status'
+      : 'select status, count(*) as n from event_log where source = ? group by status order by status',
+    source === undefined ? [] : [source],
   );
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
