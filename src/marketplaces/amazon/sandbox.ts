@@ -173,6 +173,8 @@ export interface AmazonSandboxControl extends FeedsSandboxControl, OrdersSandbox
   applyDue(): number;
   /** Listings by SKU (applies due changes first). */
   snapshot(sellerId?: string): Record<string, ListingSnapshot>;
+  /** One listing's offer price as buyers see it (applies due changes first); cheap, unlike snapshot(). */
+  priceOf(sku: string, sellerId?: string): number | undefined;
   /** Accepted changes not yet applied. */
   pendingCount(): number;
 }
@@ -898,6 +900,11 @@ export function createAmazonSandbox(opts: AmazonSandboxOptions = {}): AmazonSand
         out[c.sku] = snap;
       }
       return out;
+    },
+    priceOf: (sku, sellerId = SANDBOX_CREDENTIALS.sellerId) => {
+      applyDue();
+      const l = listings.get(key(sellerId, sku));
+      return l === undefined ? undefined : view(l).price;
     },
     pendingCount: () => pending.length,
   };

@@ -161,6 +161,8 @@ export interface FlipkartSandboxControl extends FlipkartSandboxOrderControl {
   requests(): FlipkartSandboxRequestLog[];
   /** Listings by SKU. */
   snapshot(): Record<string, FlipkartListingSnapshot>;
+  /** One listing's selling price; cheap, unlike snapshot(). */
+  priceOf(sku: string): number | undefined;
   /** Adds or replaces a listing. */
   seed(sku: string, listing: FlipkartSandboxListingSeed): void;
 }
@@ -721,6 +723,7 @@ export function createFlipkartSandbox(opts: FlipkartSandboxOptions = {}): Flipka
       log.length = 0;
     },
     requests: () => log.map((l) => ({ ...l, skus: [...l.skus] })),
+    priceOf: (sku) => listings.get(sku)?.sellingPrice,
     snapshot: () =>
       Object.fromEntries(
         [...listings.values()].map((l) => {
