@@ -28,9 +28,16 @@ if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
-const res = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(res.status ?? 1);
+// Files named *.serial.* disturb shared services (the contract suite restarts RabbitMQ): they run
+// alone, after the others.
+const parallel = files.filter((f) => !f.includes('.serial.'));
+const serial = files.filter((f) => f.includes('.serial.'));
+const node = (concurrency, list) =>
+  spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...list],
+    { stdio: 'inherit' },
+  ).status ?? 1;
+let status = parallel.length > 0 ? node(2, parallel) : 0;
+if (serial.length > 0) status = node(1, serial) || status;
+process.exit(status);

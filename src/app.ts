@@ -36,7 +36,9 @@ import { DbCallRecorder } from './persistence/call-recorder.js';
 import { type Database, migrate, openDatabase } from './persistence/database.js';
 import { type AmqpTransportOptions, createAmqpTransport } from './streams/amqp.js';
 import { createEmbeddedTransport } from './streams/embedded.js';
+import { createIbmMqTransport } from './streams/ibmmq.js';
 import { type InboundStats, startInbound } from './streams/inbound.js';
+import { loadIbmMqi } from './streams/mqi.js';
 import { type OutboxRelay, startOutboxRelay } from './streams/outbox.js';
 import { type OrderPoller, startOrderPoller } from './streams/pollers.js';
 import type { QueueTransport } from './streams/transport.js';
@@ -96,8 +98,27 @@ export function createTransport(config: Config, deps: TransportDeps): QueueTrans
         ...deps.amqp,
       });
     }
-    case 'ibmmq':
-      throw new Error('MQ_TRANSPORT=ibmmq is not available in this version; use MQ_TRANSPORT=amqp');
+    case 'ibmmq': {
+      const mq = config.queue.ibmmq!;
+      return createIbmMqTransport({
+        mqi: () => loadIbmMqi({ pollMs: mq.pollMs }),
+        connection: {
+          queueManager: mq.queueManager,
+          channel: mq.channel,
+          ...(mq.connectionName ? { connectionName: mq.connectionName } : {}),
+          ...(mq.user ? { user: mq.user } : {}),
+          ...(mq.password !== undefined ? { password: mq.password } : {}),
+          ...(mq.tlsCipherSpec ? { tlsCipherSpec: mq.tlsCipherSpec } : {}),
+          ...(mq.keyRepository ? { keyRepository: mq.keyRepository } : {}),
+          clientReconnect: mq.clientReconnect,
+          applicationName: 'marketbridge',
+        },
+        backoutQueue: config.queue.backout,
+        backoutThreshold: config.queue.backoutThreshold,
+        waitMs: mq.waitMs,
+        logger: deps.logger.child({ component: 'ibmmq' }),
+      });
+    }
     default: {
       const never: never = config.queue.transport;
       throw new Error(`unknown transport ${String(never)}`);
@@ -289,6 +310,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       prefetch: config.queue.prefetch,
       backoutThreshold: config.queue.backoutThreshold,
       maxMessageBytes: config.queue.maxMessageBytes,
+      messageIdAsKey: transport.kind === 'ibmmq',
       marketplaces: config.marketplaces,
       clock,
       logger,

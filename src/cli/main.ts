@@ -6,6 +6,7 @@ import { ConfigError, type LoadConfigOptions, loadConfig, type RawEnv } from '..
 import { createLogger } from '../core/logger.js';
 import { errorSummary } from '../core/text.js';
 import { migrate, openDatabase } from '../persistence/database.js';
+import { loadIbmMqModule, MqClientMissingError } from '../streams/mqi.js';
 import { runDemo } from './demo.js';
 import { startDemoMarketplaces } from './demo-marketplaces.js';
 
@@ -45,6 +46,20 @@ function configOrExit(env: RawEnv, options?: LoadConfigOptions) {
   }
 }
 
+/** MQ_TRANSPORT=ibmmq needs IBM's C client: say so in one line and exit, before anything starts. */
+async function transportAvailableOrExit(transport: string): Promise<void> {
+  if (transport !== 'ibmmq') return;
+  try {
+    await loadIbmMqModule();
+  } catch (err) {
+    if (err instanceof MqClientMissingError) {
+      process.stderr.write(`marketbridge: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
 export async function main(argv: string[], env: RawEnv = process.env): Promise<number> {
   const out = (l: string) => process.stdout.write(`${l}\n`);
   let code = 0;
@@ -62,6 +77,7 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
     )
     .action(async () => {
       const config = configOrExit(env);
+      await transportAvailableOrExit(config.queue.transport);
       const logger = createLogger(config.logLevel);
       const app = await startApp(config, { logger });
       out(
@@ -81,6 +97,7 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
     .description('put each line of FILE as one message on the inbound queue (MQ_TRANSPORT decides which)')
     .action(async (file: string) => {
       const config = configOrExit(env, { requireMarketplaceCredentials: false });
+      await transportAvailableOrExit(config.queue.transport);
       const lines = readFileSync(resolve(file), 'utf8')
         .split('\n')
         .filter((l) => l.trim() !== '');

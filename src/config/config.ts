@@ -74,8 +74,8 @@ const scale = z
 
 /** Marketplaces this version can drive (the others are in the contract but not built yet). */
 const SUPPORTED_MARKETPLACES: readonly MarketplaceId[] = ['amazon', 'flipkart', 'tatacliq'];
-/** Transports this version has (ibmmq: use its AMQP channel with MQ_TRANSPORT=amqp for now). */
-const SUPPORTED_TRANSPORTS = ['embedded', 'amqp'] as const;
+/** Transports this version has. */
+const SUPPORTED_TRANSPORTS = ['embedded', 'amqp', 'ibmmq'] as const;
 
 /** One row per variable: the schema and the human description used in messages and the README. */
 const schema = z.object({
@@ -83,12 +83,7 @@ const schema = z.object({
   MARKETBRIDGE_DATA_DIR: z.string().min(1).default('.marketbridge'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MQ_TRANSPORT: z
-    .enum(SUPPORTED_TRANSPORTS, {
-      error: (i) =>
-        i.input === 'ibmmq'
-          ? 'the native IBM MQ transport is not available yet; use MQ_TRANSPORT=amqp with the queue manager’s AMQP channel'
-          : 'expected embedded or amqp',
-    })
+    .enum(SUPPORTED_TRANSPORTS, { error: 'expected embedded, amqp or ibmmq' })
     .default('embedded'),
   MQ_INBOUND_QUEUE: z.string().min(1).default('OMS.MARKETPLACE.EVENTS'),
   MQ_OUTBOUND_QUEUE: z.string().min(1).default('MARKETPLACE.OMS.EVENTS'),
@@ -102,6 +97,16 @@ const schema = z.object({
     .refine((v) => v.includes('{queue}'), { message: 'must contain {queue}' })
     .default('/queue/{queue}'),
   AMQP_QUEUE_CAPABILITY: bool.default(false),
+  MQ_QMGR: z.string().min(1).max(48).optional(),
+  MQ_CHANNEL: z.string().min(1).max(20).default('MARKETBRIDGE.SVRCONN'),
+  MQ_CONNAME: z.string().min(1).optional(),
+  MQ_USER: z.string().min(1).optional(),
+  MQ_PASSWORD: z.string().optional(),
+  MQ_TLS_CIPHER_SPEC: z.string().min(1).optional(),
+  MQ_KEY_REPOSITORY: z.string().min(1).optional(),
+  MQ_CLIENT_RECONNECT: z.enum(['disabled', 'qmgr', 'any']).default('disabled'),
+  MQ_WAIT_MS: int(10, 60_000).default(5_000),
+  MQ_POLL_MS: int(10, 10_000).default(200),
   MARKETPLACES: z
     .string()
     .default('amazon')
@@ -175,6 +180,20 @@ export interface Config {
     prefetch: number;
     maxMessageBytes: number;
     amqp: { url: string; addressTemplate: string; queueCapability: boolean } | undefined;
+    ibmmq:
+      | {
+          queueManager: string;
+          channel: string;
+          connectionName: string | undefined;
+          user: string | undefined;
+          password: string | undefined;
+          tlsCipherSpec: string | undefined;
+          keyRepository: string | undefined;
+          clientReconnect: 'disabled' | 'qmgr' | 'any';
+          waitMs: number;
+          pollMs: number;
+        }
+      | undefined;
   };
   marketplaces: MarketplaceId[];
   amazon:
@@ -235,6 +254,7 @@ export const SECRET_VARIABLES = [
   'TATACLIQ_TOKEN',
   'DATABASE_URL',
   'AMQP_URL',
+  'MQ_PASSWORD',
 ];
 
 export interface LoadConfigOptions {
@@ -258,6 +278,12 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
   const transport = cleaned.MQ_TRANSPORT ?? 'embedded';
   if (transport === 'amqp' && !cleaned.AMQP_URL) {
     problems.push('AMQP_URL is required when MQ_TRANSPORT=amqp (e.g. amqp://user:pass@host:5672)');
+  }
+  if (transport === 'ibmmq' && !cleaned.MQ_QMGR) {
+    problems.push('MQ_QMGR is required when MQ_TRANSPORT=ibmmq (the queue manager name, e.g. QM1)');
+  }
+  if (cleaned.MQ_TLS_CIPHER_SPEC && !cleaned.MQ_KEY_REPOSITORY) {
+    problems.push('MQ_KEY_REPOSITORY is required with MQ_TLS_CIPHER_SPEC (the key repository of the client)');
   }
   const marketplaces = (cleaned.MARKETPLACES ?? 'amazon').split(',').map((m) => m.trim());
   if (marketplaces.includes('amazon') && options.requireMarketplaceCredentials !== false) {
@@ -306,6 +332,20 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
             url: e.AMQP_URL,
             addressTemplate: e.AMQP_ADDRESS_TEMPLATE,
             queueCapability: e.AMQP_QUEUE_CAPABILITY,
+          }
+        : undefined,
+      ibmmq: e.MQ_QMGR
+        ? {
+            queueManager: e.MQ_QMGR,
+            channel: e.MQ_CHANNEL,
+            connectionName: e.MQ_CONNAME,
+            user: e.MQ_USER,
+            password: e.MQ_PASSWORD,
+            tlsCipherSpec: e.MQ_TLS_CIPHER_SPEC,
+            keyRepository: e.MQ_KEY_REPOSITORY,
+            clientReconnect: e.MQ_CLIENT_RECONNECT,
+            waitMs: e.MQ_WAIT_MS,
+            pollMs: e.MQ_POLL_MS,
           }
         : undefined,
     },

@@ -143,6 +143,11 @@ export interface OmsDecodeOptions {
   now?: number;
   /** How far ahead of `now` an `occurredAt` may be. Default 1 hour. */
   maxFutureMs?: number;
+  /**
+   * The idempotency key when the body has no `id` (IBM MQ: the MsgId). Without it, a body without
+   * `id` is rejected.
+   */
+  fallbackId?: string;
 }
 
 /** The actor key an event belongs to: `sku:<sku>` for listing events, `order:<marketplace>:<orderId>`. */
@@ -209,7 +214,10 @@ function decode(body: string, opts: OmsDecodeOptions): OmsDecodeResult {
     return { ok: false, reason: `body must be a JSON object, got ${describe(parsed)}` };
   }
 
-  const raw = parsed as Record<string, unknown>;
+  const raw =
+    (parsed as Record<string, unknown>)['id'] === undefined && opts.fallbackId !== undefined
+      ? { ...(parsed as Record<string, unknown>), id: opts.fallbackId }
+      : (parsed as Record<string, unknown>);
   // Echoed on rejection only when safe to store as a key (the caller falls back to the message id).
   const rawId = raw['id'];
   const id =

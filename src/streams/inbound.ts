@@ -24,6 +24,11 @@ export interface InboundOptions {
   /** A delivery seen more often than this without being committed goes to the backout queue. */
   backoutThreshold: number;
   maxMessageBytes: number;
+  /**
+   * A body without `id` takes the transport's message id as its idempotency key (`mq:<MsgId>`):
+   * IBM MQ, whose MsgId is unique per message put. Otherwise such a body is rejected.
+   */
+  messageIdAsKey?: boolean;
   marketplaces: readonly MarketplaceId[];
   clock: Clock;
   logger: Logger;
@@ -71,7 +76,11 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
   const log = opts.logger.child({ component: 'inbound', queue: opts.queue });
 
   const decide = (d: Delivery): Decided => {
-    const r = decodeOmsMessage(d.body, { maxBytes: opts.maxMessageBytes, now: opts.clock.now() });
+    const r = decodeOmsMessage(d.body, {
+      maxBytes: opts.maxMessageBytes,
+      now: opts.clock.now(),
+      ...(opts.messageIdAsKey && d.messageId ? { fallbackId: `mq:${d.messageId}` } : {}),
+    });
     if (d.deliveryCount > opts.backoutThreshold) {
       return {
         d,

@@ -75,6 +75,7 @@ describe('loadConfig', () => {
           prefetch: 200,
           maxMessageBytes: 262144,
           amqp: undefined,
+          ibmmq: undefined,
         },
         marketplaces: ['amazon'],
         amazon: {
@@ -178,10 +179,42 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the IBM MQ connection for MQ_TRANSPORT=ibmmq', () => {
+    const config = loadConfig({
+      ...AMAZON_CREDENTIALS,
+      MQ_TRANSPORT: 'ibmmq',
+      MQ_QMGR: 'QM1',
+      MQ_CONNAME: 'mq1(1414),mq2(1414)',
+      MQ_USER: 'app',
+      MQ_PASSWORD: 'pw',
+      MQ_TLS_CIPHER_SPEC: 'ANY_TLS13_OR_HIGHER',
+      MQ_KEY_REPOSITORY: '/var/mqm/ssl/key',
+      MQ_CLIENT_RECONNECT: 'qmgr',
+    });
+    assert.equal(config.queue.transport, 'ibmmq');
+    assert.deepEqual(config.queue.ibmmq, {
+      queueManager: 'QM1',
+      channel: 'MARKETBRIDGE.SVRCONN',
+      connectionName: 'mq1(1414),mq2(1414)',
+      user: 'app',
+      password: 'pw',
+      tlsCipherSpec: 'ANY_TLS13_OR_HIGHER',
+      keyRepository: '/var/mqm/ssl/key',
+      clientReconnect: 'qmgr',
+      waitMs: 5000,
+      pollMs: 200,
+    });
+  });
+
   describe('with a wrong or missing value', () => {
     const cases: { name: string; env: RawEnv; variable: string }[] = [
       { name: 'an unknown transport', env: { MQ_TRANSPORT: 'kafka' }, variable: 'MQ_TRANSPORT' },
-      { name: 'a transport not built yet', env: { MQ_TRANSPORT: 'ibmmq' }, variable: 'MQ_TRANSPORT' },
+      { name: 'ibmmq without a queue manager', env: { MQ_TRANSPORT: 'ibmmq' }, variable: 'MQ_QMGR' },
+      {
+        name: 'a TLS CipherSpec without a key repository',
+        env: { MQ_TRANSPORT: 'ibmmq', MQ_QMGR: 'QM1', MQ_TLS_CIPHER_SPEC: 'ANY_TLS13_OR_HIGHER' },
+        variable: 'MQ_KEY_REPOSITORY',
+      },
       {
         name: 'a marketplace without its credentials',
         env: { MARKETPLACES: 'amazon,flipkart' },

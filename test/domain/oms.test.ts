@@ -169,6 +169,17 @@ describe('decodeOmsMessage: envelope', () => {
     assert.match(rejected(decodeOmsMessage('null')).reason, /JSON object, got null/);
   });
 
+  it('takes the fallback id (IBM MQ MsgId) only when the body has no id', () => {
+    const { id: _, ...noId } = validCancel;
+    const r = decodeOmsMessage(JSON.stringify(noId), { fallbackId: 'mq:414d5120' });
+    assert.ok(r.ok);
+    assert.equal(r.event.id, 'mq:414d5120');
+    const own = decodeOmsMessage(JSON.stringify(validCancel), { fallbackId: 'mq:414d5120' });
+    assert.ok(own.ok);
+    assert.equal(own.event.id, validCancel.id);
+    assert.match(rejected(decodeObject(noId)).reason, /^id: required/);
+  });
+
   it('rejects an empty id', () => {
     assert.match(rejected(decodeObject({ ...validCancel, id: '' })).reason, /^id: must not be empty/);
     assert.match(rejected(decodeObject({ ...validCancel, id: '   ' })).reason, /^id: must not be empty/);
