@@ -79,6 +79,7 @@ interface Figures {
   settledMs?: number;
   calls: Map<string, number>;
   throttled: number;
+  throttledBy?: Map<string, number>;
 }
 
 interface Target {
@@ -288,27 +289,36 @@ async function settle(app: App, label: string, since: number): Promise<void> {
   }
 }
 
-function callsOf(app: App, marketplace: string): { calls: Map<string, number>; throttled: number } {
+interface CallCounts {
+  calls: Map<string, number>;
+  throttled: number;
+  /** 429s per operation. */
+  throttledBy?: Map<string, number>;
+}
+
+function callsOf(app: App, marketplace: string): CallCounts {
   const calls = new Map<string, number>();
+  const throttledBy = new Map<string, number>();
   let throttled = 0;
   for (const [k, v] of app.recorder.totals) {
     if (!k.startsWith(`${marketplace} `)) continue;
     calls.set(k.slice(marketplace.length + 1), v.calls);
+    throttledBy.set(k.slice(marketplace.length + 1), v.throttled);
     throttled += v.throttled;
   }
-  return { calls, throttled };
+  return { calls, throttled, throttledBy };
 }
 
-function diff(
-  after: { calls: Map<string, number>; throttled: number },
-  before: { calls: Map<string, number>; throttled: number },
-) {
+function diff(after: CallCounts, before: CallCounts): CallCounts {
   const calls = new Map<string, number>();
+  const throttledBy = new Map<string, number>();
   for (const [k, v] of after.calls) {
     const d = v - (before.calls.get(k) ?? 0);
     if (d > 0) calls.set(k, d);
+    const t = (after.throttledBy?.get(k) ?? 0) - (before.throttledBy?.get(k) ?? 0);
+    if (t > 0) throttledBy.set(k, t);
   }
-  return { calls, throttled: after.throttled - before.throttled };
+  return { calls, throttled: after.throttled - before.throttled, throttledBy };
 }
 
 async function benchMarketplace(target: Target, dbUrl: string | undefined, dataDir: string) {
@@ -349,6 +359,9 @@ async function benchMarketplace(target: Target, dbUrl: string | undefined, dataD
     out(`  setup: ${shown} of ${N} listed in ${seconds(Date.now() - t0)} (not timed; ${setupCalls})`);
     if (shown !== N) throw new Error(`setup incomplete: ${N - shown} SKUs not listed`);
     await app.stop();
+    // The setup may have left the marketplace's buckets empty; the timed run starts as after any
+    // quiet moment, with them refilled (a fresh process assumes full buckets).
+    await sleep(5_000);
 
     // 2. marketbridge at the benchmark scale.
     target.setRateScale(SCALE);
@@ -443,7 +456,10 @@ function table(label: string, r: Awaited<ReturnType<typeof benchMarketplace>>): 
     const total = [...f.calls.values()].reduce((a, b) => a + b, 0);
     const ops = [...f.calls]
       .sort((a, b) => b[1] - a[1])
-      .map(([op, n]) => `${op} ${n}`)
+      .map(([op, n]) => {
+        const t = f.throttledBy?.get(op) ?? 0;
+        return t > 0 ? `${op} ${n} (429: ${t})` : `${op} ${n}`;
+      })
       .join(', ');
     rows.push(
       [
