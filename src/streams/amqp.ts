@@ -177,6 +177,18 @@ class AmqpTransport implements QueueTransport {
       if (!this.failure) this.log?.error({ err, endpoint }, 'AMQP connection error');
     });
     this.connection.on('protocol_error', (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      if (message.startsWith('Unsupported AMQP version')) {
+        // Something else listens there (RabbitMQ without its AMQP 1.0 plugin answers 0-9-1):
+        // dialling again cannot help.
+        this.connection.set_reconnect(false);
+        this.log?.error({ endpoint, error: message }, 'the broker does not speak AMQP 1.0; not reconnecting');
+        this.giveUp(
+          `${message}: ${endpoint} does not speak AMQP 1.0 (RabbitMQ: rabbitmq-plugins enable rabbitmq_amqp1_0)`,
+          'amqp:not-implemented',
+        );
+        return;
+      }
       this.log?.error({ err, endpoint }, 'AMQP protocol error');
     });
   }

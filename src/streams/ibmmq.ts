@@ -198,14 +198,27 @@ export function createIbmMqTransport(opts: IbmMqTransportOptions): QueueTranspor
 
       const makeDelivery = (c: SerialConnection, round: Round, msg: MqiMessage): Delivery => {
         const i = round.add();
+        let backingOut = false;
         return {
           body: msg.body,
           messageId: msg.msgId,
           deliveryCount: msg.backoutCount + 1,
           properties: { backoutCount: msg.backoutCount },
-          accept: () => round.settle(i, 'accepted'),
-          release: () => round.settle(i, 'released').catch(() => {}),
+          accept: () =>
+            backingOut
+              ? Promise.reject(new TerminalError('ibmmq: delivery already settled'))
+              : round.settle(i, 'accepted'),
+          // Settled at once: what the round does next (back out) is not the caller's to wait for.
+          release: async () => {
+            if (!backingOut) round.settle(i, 'released').catch(() => {});
+          },
           backout: async (reason: string) => {
+            // Once only, and never after accept or release: the message must not end up both
+            // processed and on the backout queue, nor there twice.
+            if (backingOut || round.states[i] !== 'pending') {
+              throw new TerminalError('ibmmq: delivery already settled');
+            }
+            backingOut = true;
             try {
               await moveToBackout(c, queue, msg, reason);
             } catch (err) {
@@ -308,8 +321,8 @@ export function createIbmMqTransport(opts: IbmMqTransportOptions): QueueTranspor
         });
 
       return () => {
-        consumers.delete(consumer);
-        void consumer.stop();
+        // Stays known until stopped, so close() waits for its connection to be let go.
+        void consumer.stop().finally(() => consumers.delete(consumer));
       };
     });
 

@@ -110,8 +110,10 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       p.catch((err) =>
         log.warn({ error: errorSummary(err) }, 'settling a delivery failed; it may be redelivered'),
       );
-    // Counted once settled, so a count says the message has left the queue.
-    const accepts: Promise<void>[] = [];
+    // Counted once settled (or its settlement failed: then it comes again and counts as a
+    // duplicate, as it is), so a count is what was applied. Not waited for: on
+    // IBM MQ an accept resolves when its whole round is committed, and the rest of the round
+    // may be in the next batch (waiting here would wait for ourselves).
     for (const [i, it] of items.entries()) {
       if (it.kind === 'rejected') {
         log.warn(
@@ -121,15 +123,12 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
         await settle(it.d.backout(it.reason)); // in arrival order
         stats.rejected++;
       } else {
-        accepts.push(
-          settle(it.d.accept()).then(() => {
-            if (duplicates.has(i)) stats.duplicates++;
-            else stats.accepted++;
-          }),
-        );
+        void settle(it.d.accept()).then(() => {
+          if (duplicates.has(i)) stats.duplicates++;
+          else stats.accepted++;
+        });
       }
     }
-    await Promise.all(accepts);
     log.info(
       { messages: items.length, actorEvents: routed.length, duplicates: duplicates.size },
       'inbound messages committed',

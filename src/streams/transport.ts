@@ -10,7 +10,11 @@ export interface Delivery {
   readonly deliveryCount: number;
   /** Application properties / headers. */
   readonly properties: Readonly<Record<string, string | number | boolean>>;
-  /** Settle: the message leaves the queue. Call only after its effect is committed. */
+  /**
+   * Settle: the message leaves the queue. Call only after its effect is committed. May resolve
+   * only once other deliveries are settled too (IBM MQ commits a round at once), so a consumer
+   * must not wait for it before settling the rest of what it was given.
+   */
   accept(): Promise<void>;
   /** Give the message back; it will be delivered again (deliveryCount + 1). */
   release(): Promise<void>;

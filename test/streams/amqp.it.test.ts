@@ -513,6 +513,32 @@ describe('AMQP transport (RabbitMQ)', { timeout: 60_000 }, () => {
     await assert.rejects(t.publish(queueName('badauth'), '{}'), TerminalError);
   });
 
+  it('gives up with a clear terminal error when the broker speaks AMQP 0-9-1, not 1.0', async () => {
+    // What RabbitMQ without the rabbitmq_amqp1_0 plugin answers to an AMQP 1.0 header.
+    let dials = 0;
+    const server = net.createServer((socket) => {
+      dials++;
+      socket.on('error', () => {});
+      socket.end(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const t = transport({ url: `amqp://guest:guest@127.0.0.1:${port}` });
+      await assert.rejects(t.publish(queueName('v091'), '{}'), (err: unknown) => {
+        assert.ok(err instanceof TerminalError, String(err));
+        assert.match(err.message, /does not speak AMQP 1\.0.*rabbitmq_amqp1_0/);
+        return true;
+      });
+      assert.equal(t.health(), 'down');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(dials, 1, 'no reconnect after the version mismatch');
+      await t.close();
+    } finally {
+      server.close();
+    }
+  });
+
   it('closes promptly while the broker is unreachable', async () => {
     const t = transport({ url: 'amqp://guest:guest@127.0.0.1:1' });
     await new Promise((r) => setTimeout(r, 200));

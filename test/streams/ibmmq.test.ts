@@ -152,6 +152,53 @@ describe('ibmmq transport (fake MQI)', () => {
     assert.equal(qm.depth(IN), 0);
   });
 
+  it('settles a delivery once: backout after accept, a second backout, or accept during backout are refused', async () => {
+    const { qm, transport } = setup();
+    qm.send(IN, 'accepted');
+    qm.send(IN, 'backed out');
+    qm.send(IN, 'held');
+    const { got } = collect(transport);
+    await until('delivered', () => got.length === 3);
+    const accepted = got[0]!.accept();
+    await assert.rejects(got[0]!.backout('too late'), TerminalError);
+    const first = got[1]!.backout('bad');
+    await assert.rejects(got[1]!.backout('again'), TerminalError);
+    await assert.rejects(got[1]!.accept(), TerminalError);
+    await first;
+    await got[2]!.accept();
+    await accepted;
+    assert.deepEqual(
+      qm.visible(BACKOUT).map((m) => m.body),
+      ['backed out'],
+      'only the one backed out, once; never one that was accepted',
+    );
+    assert.equal(qm.depth(IN), 0);
+  });
+
+  it('resolves release() at once, not when the rest of the round is settled', async () => {
+    const { qm, transport } = setup();
+    qm.send(IN, 'a');
+    qm.send(IN, 'b');
+    const { got } = collect(transport);
+    await until('delivered', () => got.length === 2);
+    const released = await Promise.race([
+      got[0]!.release().then(() => 'resolved'),
+      new Promise((r) => setTimeout(() => r('still waiting'), 200)),
+    ]);
+    assert.equal(released, 'resolved');
+    await assert.rejects(got[1]!.accept(), RetryableError, 'the round is backed out');
+    await until('both back', () => qm.visible(IN).every((m) => m.backoutCount === 1) && qm.depth(IN) === 2);
+  });
+
+  it('lets close() wait for a consumer that was unsubscribed but still holds its connection', async () => {
+    const { qm, transport } = setup({ waitMs: 300 });
+    const sub = transport.consume(IN).subscribe(() => {});
+    await until('connected', () => qm.connections.size === 1);
+    sub.unsubscribe();
+    await transport.close();
+    assert.equal(qm.connections.size, 0, 'no connection left behind');
+  });
+
   it('notices a broken connection (2009) during an idle get: degraded, reconnects, and consumes again', async () => {
     const { qm, transport } = setup({ waitMs: 200 });
     const { got, errors } = collect(transport);

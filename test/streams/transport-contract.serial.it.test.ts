@@ -275,7 +275,7 @@ const event = (id: string, sku = 'SKU-1', price = 1000) =>
     marketplaces: ['amazon'],
   });
 
-function inbound(transport: QueueTransport, q: Queues, routed: string[], prefetch = 50) {
+function inbound(transport: QueueTransport, q: Queues, routed: string[], prefetch = 50, batchMax?: number) {
   return startInbound({
     transport,
     db: t.db,
@@ -288,6 +288,7 @@ function inbound(transport: QueueTransport, q: Queues, routed: string[], prefetc
     clock: systemClock,
     logger,
     batchMs: 20,
+    ...(batchMax ? { batchMax } : {}),
     onRouted: (events) => {
       for (const e of events) routed.push(String((e.event as { eventId?: string }).eventId ?? e.key));
     },
@@ -428,6 +429,21 @@ function contract(h: Harness) {
       assert.equal(JSON.parse(moved[0]!.body).id, id);
       assert.match(moved[0]!.reason, /threshold|property/);
       assert.deepEqual(routed, [], 'never applied');
+      assert.deepEqual(await drain(h.transport(q), q.inbound, 500), [], 'gone from its queue');
+    });
+
+    it('takes more at once than one inbound batch holds (prefetch 100, batches of 10): all committed', async () => {
+      const q = await h.queues('biground');
+      const tr = h.transport(q);
+      const ids = Array.from({ length: 120 }, (_, i) => `${RUN}-biground-${h.name}-${i}`);
+      for (const [i, id] of ids.entries()) await tr.publish(q.inbound, event(id, `SKU-B-${i % 7}`, 1000 + i));
+      const routed: string[] = [];
+      // On IBM MQ one unit of work then spans several batches: none may wait for the others.
+      const ib = inbound(tr, q, routed, 100, 10);
+      stops.push(() => ib.stop());
+      await waitFor('all committed', () => ib.stats.accepted >= ids.length, 20_000);
+      ib.stop();
+      assert.equal((await accepted(ids)).size, ids.length);
       assert.deepEqual(await drain(h.transport(q), q.inbound, 500), [], 'gone from its queue');
     });
 
