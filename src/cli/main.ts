@@ -168,7 +168,7 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
   program
     .command('demo')
     .description(
-      'everything on this machine: embedded Postgres and queue, Amazon sandbox, the sample OMS feed',
+      'everything on this machine: embedded Postgres and queue, the Amazon, Flipkart and Tata CliQ sandboxes, the sample OMS feed, then orders',
     )
     .option('--feed <file>', 'OMS feed to send', '../shared/samples/oms-events.jsonl')
     .option('--fresh', 'delete the demo data folder first (database and sandbox state)', false)
