@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createTransport, startApp } from '../app.js';
 import { ConfigError, type LoadConfigOptions, loadConfig, type RawEnv } from '../config/index.js';
 import { createLogger } from '../core/logger.js';
@@ -185,6 +185,16 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
       });
     });
 
-  await program.parseAsync(argv);
+  // A usage error (unknown command, bad option value) exits 2 like a configuration error; help, 0.
+  program.exitOverride((err) => {
+    throw err;
+  });
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
   return code;
 }
