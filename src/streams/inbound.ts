@@ -50,7 +50,13 @@ export interface InboundStats {
 
 type Decided =
   | { d: Delivery; kind: 'rejected'; key: string; type: string; reason: string }
-  | { d: Delivery; kind: 'event'; event: OmsEvent };
+  | {
+      d: Delivery;
+      kind: 'event';
+      event: OmsEvent;
+      /** Delivered past the backout threshold: rejected with this reason unless already applied. */
+      pastThreshold?: string;
+    };
 
 const hashKey = (body: string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
 
@@ -82,12 +88,16 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       ...(opts.messageIdAsKey && d.messageId ? { fallbackId: `mq:${d.messageId}` } : {}),
     });
     if (d.deliveryCount > opts.backoutThreshold) {
+      const reason = `delivered ${d.deliveryCount} times without being committed (backout threshold ${opts.backoutThreshold})`;
+      // A valid one may have been applied already, its settlement lost each time: then it is a
+      // duplicate to acknowledge, not poison (decided in the transaction, see pastThreshold).
+      if (r.ok) return { d, kind: 'event', event: r.event, pastThreshold: reason };
       return {
         d,
         kind: 'rejected',
-        key: r.ok ? r.event.id : (r.id ?? d.messageId ?? hashKey(d.body)),
-        type: r.ok ? r.event.type : (r.type ?? 'unknown'),
-        reason: `delivered ${d.deliveryCount} times without being committed (backout threshold ${opts.backoutThreshold})`,
+        key: r.id ?? d.messageId ?? hashKey(d.body),
+        type: r.type ?? 'unknown',
+        reason,
       };
     }
     if (r.ok) return { d, kind: 'event', event: r.event };
@@ -101,9 +111,13 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
   };
 
   /** Commits the items in one transaction, then tells the actors and settles the deliveries. */
-  const commitAndSettle = async (items: Decided[]) => {
+  const commitAndSettle = async (decided: Decided[]) => {
     const receivedAt = new Date(opts.clock.now()).toISOString();
-    const { routed, duplicates } = await opts.db.transaction((tx) => write(tx, items, receivedAt));
+    const { routed, duplicates, final } = await opts.db.transaction(async (tx) => {
+      const final = await resolvePastThreshold(tx, decided);
+      return { ...(await write(tx, final, receivedAt)), final };
+    });
+    const items = final;
     opts.onRouted(routed);
     // Committed: settle. A failed settlement means a redelivery, recognised then as a duplicate.
     const settle = (p: Promise<void>) =>
@@ -199,6 +213,26 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       }
     }
     if (released > 0) throw lastError; // back off before consuming again
+  };
+
+  /**
+   * Messages delivered past the backout threshold: one whose id is already accepted stays an
+   * event (recorded as a duplicate and acknowledged), any other is rejected to backout.
+   */
+  const resolvePastThreshold = async (tx: Sql, items: Decided[]): Promise<Decided[]> => {
+    const keys = items.flatMap((it) => (it.kind === 'event' && it.pastThreshold ? [it.event.id] : []));
+    if (keys.length === 0) return items;
+    const rows = await tx.query<{ idempotency_key: string }>(
+      `select idempotency_key from event_log where status = 'accepted'
+         and idempotency_key in (select jsonb_array_elements_text(?::jsonb))`,
+      [JSON.stringify(keys)],
+    );
+    const applied = new Set(rows.map((r) => r.idempotency_key));
+    return items.map((it) =>
+      it.kind === 'event' && it.pastThreshold && !applied.has(it.event.id)
+        ? { d: it.d, kind: 'rejected', key: it.event.id, type: it.event.type, reason: it.pastThreshold }
+        : it,
+    );
   };
 
   const write = async (tx: Sql, items: Decided[], receivedAt: string) => {

@@ -30,8 +30,15 @@ const event = (fields: Record<string, unknown>) =>
   JSON.stringify({ occurredAt: '2026-11-20T10:00:00+05:30', sku: 'SAM-TV-1001', ...fields });
 
 /** Wraps db and transport to journal the order of commits and settlements, and to fail commits. */
-function instrument(db: Database, transport: QueueTransport, journal: string[], failFirstCommits = 0) {
+function instrument(
+  db: Database,
+  transport: QueueTransport,
+  journal: string[],
+  failFirstCommits = 0,
+  loseFirstAccepts = 0,
+) {
   let failures = failFirstCommits;
+  let lost = loseFirstAccepts;
   const wrappedDb: Database = {
     ...db,
     query: db.query.bind(db),
@@ -60,6 +67,12 @@ function instrument(db: Database, transport: QueueTransport, journal: string[], 
             properties: d.properties,
             accept: async () => {
               journal.push(`accept ${d.body}`);
+              if (lost > 0) {
+                // The settlement never reaches the broker (connection lost): it comes again.
+                lost--;
+                await d.release();
+                return;
+              }
               await d.accept();
             },
             release: () => d.release(),
@@ -283,6 +296,31 @@ for (const h of [embedded, amqp]) {
       assert.equal(out[0]!.body, body);
       assert.match(out[0]!.reason, /delivered 3 times/);
     });
+
+    it('acknowledges a message past the threshold that was applied already (its settlements lost) as a duplicate', async () => {
+      const { queue, backout } = queues();
+      const transport = h.transport(t.db, backout);
+      const id = `${queue}-LOST-ACK-1`;
+      await transport.publish(queue, event({ id, type: 'stock.update', quantity: 4 }));
+      const { db, transport: tr } = instrument(t.db, transport, [], 0, 2);
+      const inbound = startInbound(options({ transport: tr, db, queue, backoutThreshold: 2 }));
+      await waitFor('settled', () => inbound.stats.duplicates === 2, 30_000);
+      await new Promise((r) => setTimeout(r, 300));
+      inbound.stop();
+      assert.equal(inbound.stats.rejected, 0);
+      const rows = await t.db.query<{ status: string; n: string }>(
+        'select status, count(*) as n from event_log where idempotency_key = ? group by status order by status',
+        [id],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.status, Number(r.n)]),
+        [
+          ['accepted', 1],
+          ['duplicate', 2],
+        ],
+      );
+      assert.deepEqual(await h.backedOut(t.db, transport, backout, 0), [], 'nothing on the backout queue');
+    });
   });
 }
 
@@ -370,7 +408,11 @@ describe('inbound pipeline: what one message must not do to the others (embedded
         t.db.transaction((tx) =>
           fn({
             query: async (sql, params) => {
-              if (/'accepted'/.test(sql) && JSON.stringify(params).includes('STUCK-B'))
+              if (
+                /insert into event_log/.test(sql) &&
+                /'accepted'/.test(sql) &&
+                JSON.stringify(params).includes('STUCK-B')
+              )
                 throw new Error('refused by a trigger');
               return tx.query(sql, params);
             },
