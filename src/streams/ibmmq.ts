@@ -13,8 +13,10 @@
  *
  * Poison. A message whose MQMD.BackoutCount is at or above `backoutThreshold` is not handed out:
  * it is put (under syncpoint, in the same round) on the backout queue with the reason in the
- * message property `marketbridge_reason`, and leaves its queue when the round commits. A
- * consumer's own `backout(reason)` does the same for a message it refuses (bad content).
+ * message property `marketbridge_reason`, and leaves its queue when the round commits — unless
+ * the consumer handles backout itself (`consumerHandlesBackout`: marketbridge's inbound, which
+ * acknowledges one already applied). A consumer's own `backout(reason)` does the same put for a
+ * message it refuses.
  *
  * Connections. A broken connection (MQRC 2009 and kin) shows on the next MQI call; a waiting get
  * is one, so it is noticed while idle too. Health turns `degraded`, the consumer reconnects with
@@ -37,7 +39,7 @@ import {
   type MqiMessage,
   type MqiPropertyValue,
 } from './mqi.js';
-import type { Delivery, QueueTransport, TransportHealth } from './transport.js';
+import type { ConsumeOptions, Delivery, QueueTransport, TransportHealth } from './transport.js';
 
 export interface IbmMqLogger {
   info(obj: Record<string, unknown>, msg?: string): void;
@@ -188,7 +190,7 @@ export function createIbmMqTransport(opts: IbmMqTransportOptions): QueueTranspor
       }),
     );
 
-  const consume = (queue: string, consumeOpts: { prefetch?: number } = {}): Observable<Delivery> =>
+  const consume = (queue: string, consumeOpts: ConsumeOptions = {}): Observable<Delivery> =>
     new Observable<Delivery>((subscriber) => {
       const prefetch = Math.max(1, consumeOpts.prefetch ?? 50);
       const me = {};
@@ -241,7 +243,7 @@ export function createIbmMqTransport(opts: IbmMqTransportOptions): QueueTranspor
             const idle = round.size === 0 && round.internal === 0;
             const msg = await c.run((x) => x.get(handle, idle ? waitMs : 0));
             if (!msg) break;
-            if (msg.backoutCount >= threshold) {
+            if (msg.backoutCount >= threshold && !consumeOpts.consumerHandlesBackout) {
               const reason = `backed out ${msg.backoutCount} times (threshold ${threshold})`;
               log.warn({ queue, msgId: msg.msgId, reason }, 'poison message moved to the backout queue');
               await moveToBackout(c, queue, msg, reason);

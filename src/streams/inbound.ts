@@ -400,7 +400,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
   };
 
   const subscription: Subscription = defer(() =>
-    opts.transport.consume(opts.queue, { prefetch: opts.prefetch }),
+    opts.transport.consume(opts.queue, { prefetch: opts.prefetch, consumerHandlesBackout: true }),
   )
     .pipe(
       bufferTime(opts.batchMs ?? 20, null, opts.batchMax ?? 500),

@@ -24,6 +24,17 @@ export interface Delivery {
 
 export type TransportHealth = 'up' | 'degraded' | 'down';
 
+export interface ConsumeOptions {
+  /** Most deliveries unsettled at a time. */
+  prefetch?: number;
+  /**
+   * The consumer moves messages delivered too often to the backout queue itself (it can tell one
+   * already applied, whose acknowledgements were lost, from poison): a transport that would move
+   * them by its own count (IBM MQ's BackoutCount) hands them out instead.
+   */
+  consumerHandlesBackout?: boolean;
+}
+
 /**
  * A queue transport (embedded Postgres queue, AMQP 1.0, IBM MQ). Deliveries of one queue
  * arrive in queue order; at most `prefetch` are unsettled at a time.
@@ -31,7 +42,7 @@ export type TransportHealth = 'up' | 'degraded' | 'down';
 export interface QueueTransport {
   readonly kind: 'embedded' | 'amqp' | 'ibmmq';
   /** Cold: subscribing attaches a consumer, unsubscribing detaches it. */
-  consume(queue: string, opts?: { prefetch?: number }): Observable<Delivery>;
+  consume(queue: string, opts?: ConsumeOptions): Observable<Delivery>;
   /** Put one message (durable). Resolves when the broker has it. */
   publish(queue: string, body: string, properties?: Record<string, string | number | boolean>): Promise<void>;
   health(): TransportHealth;

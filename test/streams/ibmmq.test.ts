@@ -136,6 +136,23 @@ describe('ibmmq transport (fake MQI)', () => {
     assert.equal(got.length, 3, 'not delivered a fourth time');
   });
 
+  it('hands a message past the threshold to a consumer that handles backout itself, with its delivery count', async () => {
+    const { qm, transport } = setup({ threshold: 2 });
+    qm.send(IN, 'applied, acks lost');
+    const got: Delivery[] = [];
+    subs.push(
+      transport.consume(IN, { prefetch: 5, consumerHandlesBackout: true }).subscribe((d) => got.push(d)),
+    );
+    for (let n = 1; n <= 3; n++) {
+      await until(`delivery ${n}`, () => got.length === n);
+      assert.equal(got[n - 1]!.deliveryCount, n);
+      if (n < 3) await got[n - 1]!.release();
+    }
+    await got[2]!.accept();
+    assert.equal(qm.visible(BACKOUT).length, 0, 'the consumer decided: not moved');
+    assert.equal(qm.depth(IN), 0);
+  });
+
   it('backout(reason) by the consumer puts the body on the backout queue in the same unit of work', async () => {
     const { qm, transport } = setup();
     qm.send(IN, '{not json');
