@@ -188,7 +188,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out('');
     out('── marketbridge demo summary ─────────────────────────────────────────');
     out(`elapsed this run        ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    out(`OMS events (event_log)  ${formatCounts(outcomes)}`);
+    out(`OMS events (all runs)   ${formatCounts(outcomes)}`);
     for (const m of marketplaces) {
       const calls = await callsPerOperation(app.db, m.id);
       const coalesced = await coalescedUpdates(app.db, m.id);

@@ -287,14 +287,13 @@ export function loadConfig(env: RawEnv, options: LoadConfigOptions = {}): Config
   }
   const marketplaces = (cleaned.MARKETPLACES ?? 'amazon').split(',').map((m) => m.trim());
   if (marketplaces.includes('amazon') && options.requireMarketplaceCredentials !== false) {
-    for (const v of [
-      'AMAZON_CLIENT_ID',
-      'AMAZON_CLIENT_SECRET',
-      'AMAZON_REFRESH_TOKEN',
-      'AMAZON_SELLER_ID',
-    ]) {
-      if (!cleaned[v])
-        problems.push(`${v} is required when MARKETPLACES includes amazon (LWA credentials of the app)`);
+    for (const [v, what] of [
+      ['AMAZON_CLIENT_ID', 'LWA credentials of the app'],
+      ['AMAZON_CLIENT_SECRET', 'LWA credentials of the app'],
+      ['AMAZON_REFRESH_TOKEN', "the seller's authorisation of the app"],
+      ['AMAZON_SELLER_ID', 'the merchant token'],
+    ] as const) {
+      if (!cleaned[v]) problems.push(`${v} is required when MARKETPLACES includes amazon (${what})`);
     }
   }
   const required: Record<string, { vars: string[]; what: string }> = {

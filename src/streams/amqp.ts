@@ -166,7 +166,14 @@ class AmqpTransport implements QueueTransport {
       for (const consumer of this.consumers) consumer.onDisconnected();
       if (this.closing || this.failure) return;
       if (ctx.reconnecting) {
-        this.log?.warn({ endpoint, err: ctx.error }, 'AMQP connection lost; reconnecting');
+        // One line per attempt, without a stack: an unreachable broker is retried for as long
+        // as it takes (with backoff up to 30 s), and the log should say so plainly.
+        this.log?.warn(
+          { endpoint, error: describeError(ctx.error, 'connection lost') },
+          this.everOpened
+            ? 'AMQP connection lost; reconnecting'
+            : 'AMQP broker unreachable; retrying (health degraded until it answers)',
+        );
       } else {
         this.log?.error({ endpoint, err: ctx.error }, 'AMQP connection lost; not reconnecting');
         this.giveUp(describeError(ctx.error, 'connection lost'), undefined);
