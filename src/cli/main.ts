@@ -17,7 +17,7 @@ const int = (v: string) => {
 };
 
 /** Stops on the first SIGTERM/SIGINT by draining; a second one exits at once. */
-function onSignals(drain: () => Promise<void>, out: (l: string) => void): Promise<void> {
+function onSignals(drain: () => Promise<void>, out: (l: string) => void, doing = 'draining'): Promise<void> {
   return new Promise((done) => {
     let count = 0;
     const handler = (sig: NodeJS.Signals) => {
@@ -26,7 +26,7 @@ function onSignals(drain: () => Promise<void>, out: (l: string) => void): Promis
         out(`${sig} again: exiting without draining`);
         process.exit(130);
       }
-      out(`${sig}: draining (send again to force)`);
+      out(`${sig}: ${doing} (send again to force)`);
       void drain().finally(done);
     };
     process.on('SIGTERM', handler);
@@ -160,9 +160,13 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
       out(`  export MARKETPLACES='${sandboxes.map((m) => m.id).join(',')}'`);
       for (const m of sandboxes) for (const [k, v] of Object.entries(m.env)) out(`  export ${k}='${v}'`);
       out('  npx marketbridge start');
-      await onSignals(async () => {
-        for (const m of sandboxes) await m.stop();
-      }, out);
+      await onSignals(
+        async () => {
+          for (const m of sandboxes) await m.stop();
+        },
+        out,
+        'stopping the sandboxes',
+      );
     });
 
   program
