@@ -85,6 +85,21 @@ export function createEmbeddedTransport(opts: EmbeddedTransportOptions): Embedde
           if (settled) throw new Error(`delivery ${row.id} already settled`);
           settled = true;
         };
+        /** The row is still in the table: read again from just before it, and free its slot. */
+        const giveBack = () => {
+          if (BigInt(row.id) - 1n < BigInt(cursor)) cursor = (BigInt(row.id) - 1n).toString();
+          settle(row.id);
+        };
+        /** A settlement that failed leaves the row where it was: delivered again, not stuck. */
+        const orGiveBack = async (work: () => Promise<void>) => {
+          try {
+            await work();
+          } catch (err) {
+            giveBack();
+            throw err;
+          }
+          settle(row.id);
+        };
         return {
           body: row.body,
           messageId: typeof row.properties?.messageId === 'string' ? row.properties.messageId : undefined,
@@ -92,25 +107,23 @@ export function createEmbeddedTransport(opts: EmbeddedTransportOptions): Embedde
           properties: row.properties ?? {},
           accept: async () => {
             once();
-            await accept(row.id);
-            settle(row.id);
+            await orGiveBack(() => accept(row.id));
           },
           release: async () => {
             once();
-            // Read again from just before it: the row is still in the table.
-            if (BigInt(row.id) - 1n < BigInt(cursor)) cursor = (BigInt(row.id) - 1n).toString();
-            settle(row.id);
+            giveBack();
           },
           backout: async (reason: string) => {
             once();
-            await db.transaction(async (tx) => {
-              await tx.query(
-                'insert into backout_message (queue, original_queue, body, properties, reason) values (?, ?, ?, ?::jsonb, ?)',
-                [backoutQueue, queue, row.body, JSON.stringify(row.properties ?? {}), reason],
-              );
-              await tx.query('delete from queue_message where id = ?', [row.id]);
-            });
-            settle(row.id);
+            await orGiveBack(() =>
+              db.transaction(async (tx) => {
+                await tx.query(
+                  'insert into backout_message (queue, original_queue, body, properties, reason) values (?, ?, ?, ?::jsonb, ?)',
+                  [backoutQueue, queue, row.body, JSON.stringify(row.properties ?? {}), reason],
+                );
+                await tx.query('delete from queue_message where id = ?', [row.id]);
+              }),
+            );
           },
         };
       };
