@@ -71,6 +71,24 @@ function isContentError(err: unknown): boolean {
 }
 
 /**
+ * True when the database cannot do any work now, whatever the message: it is unreachable,
+ * shutting down, out of resources, read-only, or its schema or rights are not what marketbridge
+ * needs. Retrying the same message later can help; counting it towards backout would be unfair.
+ */
+export function isInfrastructureError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string') {
+    // node-postgres says so in words when the connection itself failed.
+    const message = err instanceof Error ? err.message : '';
+    return /connection terminated|connection timeout|timeout exceeded when trying to connect|connection error/i.test(
+      message,
+    );
+  }
+  if (/^E[A-Z]+$/.test(code)) return true; // a socket error: ECONNREFUSED, ECONNRESET, ETIMEDOUT…
+  return /^(08|40|53|57|58|3D|25006|42501|42P01|42703|55P03)/.test(code);
+}
+
+/**
  * Turns the inbound queue into committed events. For each batch, in one transaction: rejected
  * messages get an `event_log` row with their reason; valid ones are inserted once per idempotency
  * key (a key seen before gets a `duplicate` row and is not applied again), routed to actors, and
@@ -151,68 +169,114 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
 
   const releaseAll = (items: Decided[]) => Promise.allSettled(items.map((it) => it.d.release()));
 
+  const stopping = new AbortController();
+
+  /** Whether the database answers at all (told apart from one that refuses a message). */
+  const databaseAnswers = async () => {
+    try {
+      await opts.db.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   /**
-   * A batch that cannot be committed is retried one message at a time, so one message the
-   * database refuses cannot hold back the others. A message refused on its own for what it
-   * contains is rejected to backout with the database's reason; any other failure (database
-   * down) releases everything not yet settled, to be delivered again.
+   * The database is unavailable: the deliveries in hand are held, not released, until it answers
+   * again. Released, they would come back counted, and an outage of a few seconds would push
+   * good messages past the backout threshold. Held, they keep their order, and consumption
+   * pauses (the transport's prefetch bounds what waits).
+   */
+  const holdUntilDatabaseAnswers = async (held: number, err: unknown): Promise<boolean> => {
+    log.error(
+      { error: errorSummary(err), messages: held },
+      'database unavailable; holding the messages until it answers',
+    );
+    for (let attempt = 0; !stopping.signal.aborted; attempt++) {
+      await opts.clock
+        .sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)), stopping.signal)
+        .catch(() => {});
+      if (stopping.signal.aborted) break;
+      if (await databaseAnswers()) {
+        log.info({ messages: held }, 'database answers again; committing the held messages');
+        return true;
+      }
+    }
+    return false;
+  };
+
+  /**
+   * A batch that cannot be committed: while the database does not answer, it is held and tried
+   * again. If the database answers but refuses the batch, it is committed one message at a time,
+   * so one message cannot hold back the others: one refused for what it contains is rejected to
+   * backout with the database's reason; one refused otherwise (a trigger, a bug) is released,
+   * comes back with a higher delivery count, and goes to backout past the threshold.
    */
   const ingest = async (batch: Delivery[]) => {
     const items = batch.map(decide);
-    try {
-      await commitAndSettle(items);
-      return;
-    } catch (err) {
-      stats.failedBatches++;
-      if (items.length === 1 && !isContentError(err)) {
-        log.error(
-          { error: errorSummary(err) },
-          'could not commit an inbound message; releasing it for redelivery',
-        );
-        await releaseAll(items);
-        throw err;
-      }
-      log.warn(
-        { error: errorSummary(err), messages: items.length },
-        'inbound batch failed; committing one by one',
-      );
-    }
-    let released = 0;
-    let lastError: unknown;
-    for (const it of items) {
+    for (;;) {
       try {
-        await commitAndSettle([it]);
+        await commitAndSettle(items);
+        return;
       } catch (err) {
-        if (!isContentError(err)) {
-          // Perhaps the database is down, perhaps it refuses this message for good: release it
-          // (it comes back with a higher delivery count, and goes to backout past the threshold)
-          // and go on, so the messages behind it are not held back or counted with it.
-          log.error(
-            { error: errorSummary(err) },
-            'could not commit an inbound message; releasing it for redelivery',
+        stats.failedBatches++;
+        if (isContentError(err) || (!isInfrastructureError(err) && (await databaseAnswers()))) {
+          // A batch of one has had its try: decide on that error rather than try it again.
+          if (items.length === 1) return afterFailure(items[0]!, err);
+          log.warn(
+            { error: errorSummary(err), messages: items.length },
+            'inbound batch failed; committing one by one',
           );
-          await it.d.release().catch(() => {});
-          released++;
-          lastError = err;
-          continue;
+          break;
         }
-        const reason = `could not be stored: ${errorSummary(err)}`;
-        const key = it.kind === 'event' ? it.event.id : it.key;
-        const type = it.kind === 'event' ? it.event.type : it.type;
-        try {
-          await commitAndSettle([{ d: it.d, kind: 'rejected', key, type, reason }]);
-        } catch (again) {
-          // Not even its rejection can be recorded: move it aside all the same, nothing is lost.
-          log.error(
-            { error: errorSummary(again), reason },
-            'rejected message backed out without an event_log row',
-          );
-          await it.d.backout(reason).catch((e) => log.error({ error: errorSummary(e) }, 'backout failed'));
-          stats.rejected++;
+        if (!(await holdUntilDatabaseAnswers(items.length, err))) {
+          await releaseAll(items); // stopping: delivered again to the next consumer
+          return;
         }
       }
     }
-    if (released > 0) throw lastError; // back off before consuming again
+    for (const it of items) await ingestOne(it);
+  };
+
+  const ingestOne = async (it: Decided): Promise<void> => {
+    try {
+      await commitAndSettle([it]);
+    } catch (err) {
+      await afterFailure(it, err);
+    }
+  };
+
+  /** One message could not be committed: rejected, released, or held while the database is away. */
+  const afterFailure = async (it: Decided, err: unknown): Promise<void> => {
+    if (isContentError(err)) return rejectStored(it, err);
+    if (!isInfrastructureError(err) && (await databaseAnswers())) {
+      log.error(
+        { error: errorSummary(err) },
+        'could not commit an inbound message; releasing it for redelivery',
+      );
+      await it.d.release().catch(() => {});
+      return;
+    }
+    if (await holdUntilDatabaseAnswers(1, err)) return ingestOne(it);
+    await it.d.release().catch(() => {});
+  };
+
+  /** The database refused the message for what it contains: rejected with the database's reason. */
+  const rejectStored = async (it: Decided, err: unknown) => {
+    const reason = `could not be stored: ${errorSummary(err)}`;
+    const key = it.kind === 'event' ? it.event.id : it.key;
+    const type = it.kind === 'event' ? it.event.type : it.type;
+    try {
+      await commitAndSettle([{ d: it.d, kind: 'rejected', key, type, reason }]);
+    } catch (again) {
+      // Not even its rejection can be recorded: move it aside all the same, nothing is lost.
+      log.error(
+        { error: errorSummary(again), reason },
+        'rejected message backed out without an event_log row',
+      );
+      await it.d.backout(reason).catch((e) => log.error({ error: errorSummary(e) }, 'backout failed'));
+      stats.rejected++;
+    }
   };
 
   /**
@@ -422,5 +486,11 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       },
     });
 
-  return { stop: () => subscription.unsubscribe(), stats };
+  return {
+    stop: () => {
+      stopping.abort();
+      subscription.unsubscribe();
+    },
+    stats,
+  };
 }

@@ -297,6 +297,45 @@ for (const h of [embedded, amqp]) {
       assert.match(out[0]!.reason, /delivered 3 times/);
     });
 
+    it('holds the messages in hand while the database is down: none counted towards backout, order kept', async () => {
+      const { queue, backout } = queues();
+      const transport = h.transport(t.db, backout);
+      const ids = Array.from({ length: 40 }, (_, i) => `${queue}-OUTAGE-${i}`);
+      for (const [i, id] of ids.entries())
+        await transport.publish(queue, event({ id, type: 'stock.update', quantity: i }));
+      // The database goes away for 2 s from the first transaction (the broker stays up).
+      let downUntil = 0;
+      const down = () => {
+        if (downUntil === 0) downUntil = Date.now() + 2_000;
+        if (Date.now() < downUntil) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      };
+      const db: Database = {
+        ...t.db,
+        query: async (sql, params) => {
+          if (downUntil !== 0) down();
+          return t.db.query(sql, params);
+        },
+        transaction: async (fn) => {
+          down();
+          return t.db.transaction(fn);
+        },
+      };
+      const inbound = startInbound(options({ transport, db, queue, backoutThreshold: 2, prefetch: 10 }));
+      await waitFor('all accepted', () => inbound.stats.accepted === ids.length, 30_000);
+      inbound.stop();
+      assert.ok(Date.now() >= downUntil, 'the outage happened while consuming');
+      assert.equal(inbound.stats.rejected, 0, 'no good message sent to backout');
+      const rows = await t.db.query<{ idempotency_key: string }>(
+        `select idempotency_key from event_log where idempotency_key like ? and status = 'accepted' order by id`,
+        [`${queue}-OUTAGE-%`],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.idempotency_key),
+        ids,
+        'committed in queue order',
+      );
+    });
+
     it('acknowledges a message past the threshold that was applied already (its settlements lost) as a duplicate', async () => {
       const { queue, backout } = queues();
       const transport = h.transport(t.db, backout);
