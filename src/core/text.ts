@@ -22,3 +22,20 @@ export function errorSummary(err: unknown, max = 300): string {
   const code = typeof e?.code === 'string' ? ` [${e.code}]` : '';
   return storableText(tail, max) + code;
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Bytes from a broker as text. Bytes that are not UTF-8 (Latin-1, UTF-16, compressed) are still
+ * turned into text, with replacement characters, for the record, and `problem` says why the
+ * message cannot be read as sent.
+ */
+export function decodeUtf8(bytes: Uint8Array): { text: string; problem?: string } {
+  try {
+    return { text: strictUtf8.decode(bytes) };
+  } catch {
+    const text = Buffer.from(bytes).toString('utf8');
+    const at = text.indexOf('\ufffd');
+    return { text, problem: `body is not valid UTF-8 (first bad byte near character ${at})` };
+  }
+}

@@ -38,6 +38,7 @@ import rhea, {
 } from 'rhea';
 import { Observable, type Subscriber } from 'rxjs';
 import { RetryableError, TerminalError } from '../core/errors.js';
+import { decodeUtf8 } from '../core/text.js';
 import type { Delivery, QueueTransport, TransportHealth } from './transport.js';
 
 export interface AmqpLogger {
@@ -241,7 +242,7 @@ class AmqpTransport implements QueueTransport {
   }
 
   /** One durable message; resolves when the broker accepts it. */
-  send(address: string, body: string, properties: Props, headers: Partial<Message>): Promise<void> {
+  send(address: string, body: string | Buffer, properties: Props, headers: Partial<Message>): Promise<void> {
     if (this.closing || this.failure) return Promise.reject(this.unavailable());
     let sender = this.senders.get(address);
     if (!sender) {
@@ -253,7 +254,7 @@ class AmqpTransport implements QueueTransport {
         ...headers,
         durable: true,
         application_properties: properties,
-        body: rhea.message.data_section(Buffer.from(body, 'utf8')),
+        body: rhea.message.data_section(typeof body === 'string' ? Buffer.from(body, 'utf8') : body),
       },
       this.settleTimeoutMs,
     );
@@ -626,7 +627,7 @@ class ConsumerLink {
       rd.release();
       return;
     }
-    const body = bodyText(msg.body);
+    const { text: body, problem: bodyProblem } = bodyText(msg);
     const messageId = messageIdText(msg.message_id);
     const key = `${this.queue}\u0000${messageId ?? `sha256:${createHash('sha256').update(body).digest('hex')}`}`;
     const attempts = this.transport.attemptCounter;
@@ -661,6 +662,7 @@ class ConsumerLink {
 
     const delivery: Delivery = {
       body,
+      ...(bodyProblem ? { bodyProblem } : {}),
       messageId,
       deliveryCount,
       properties,
@@ -688,7 +690,7 @@ class ConsumerLink {
         try {
           await this.transport.send(
             this.transport.address(backoutQueue),
-            body,
+            bodyBytes(msg.body) ?? body, // the bytes as sent, when they were bytes
             {
               ...properties,
               backout_reason: reason.length > 4096 ? `${reason.slice(0, 4095)}…` : reason,
@@ -699,6 +701,7 @@ class ConsumerLink {
             {
               ...(msg.message_id !== undefined ? { message_id: msg.message_id } : {}),
               ...(msg.content_type !== undefined ? { content_type: msg.content_type } : {}),
+              ...(msg.content_encoding !== undefined ? { content_encoding: msg.content_encoding } : {}),
             },
           );
         } finally {
@@ -789,21 +792,44 @@ function toConnectionOptions(opts: AmqpTransportOptions): {
 }
 
 /** Text of a message body: string value, binary value, data section(s); other values as JSON. */
-function bodyText(body: unknown): string {
-  if (typeof body === 'string') return body;
-  if (body === undefined || body === null) return '';
-  if (Buffer.isBuffer(body)) return body.toString('utf8');
-  if (typeof body === 'object' && 'typecode' in body && 'content' in body) {
+/** The body's bytes when it is binary (a data section or a Buffer); undefined for a string or value. */
+function bodyBytes(body: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'object' && body !== null && 'typecode' in body && 'content' in body) {
     const section = body as { typecode: number; content: unknown; multiple?: boolean };
     if (section.typecode === 0x75) {
       const parts = section.multiple ? (section.content as Buffer[]) : [section.content as Buffer];
-      return Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(String(p))))).toString(
-        'utf8',
-      );
+      return Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(String(p)))));
     }
-    return safeJson(section.content);
   }
-  return safeJson(body);
+  return undefined;
+}
+
+/** The body as text, and why it cannot be read as sent when it cannot. */
+function bodyText(msg: Message): { text: string; problem?: string } {
+  const body = msg.body as unknown;
+  const encoding = msg.content_encoding;
+  const bytes = bodyBytes(body);
+  const read: { text: string; problem?: string } = bytes
+    ? decodeUtf8(bytes)
+    : typeof body === 'string'
+      ? { text: body }
+      : body === undefined || body === null
+        ? { text: '' }
+        : {
+            text: safeJson(
+              typeof body === 'object' && 'typecode' in body && 'content' in body
+                ? (body as { content: unknown }).content
+                : body,
+            ),
+          };
+  if (encoding && !/^(identity|utf-?8)$/i.test(encoding)) {
+    return {
+      text: read.text,
+      problem: `content-encoding "${encoding}" is not supported: send plain UTF-8 JSON`,
+    };
+  }
+  return read;
 }
 
 function safeJson(value: unknown): string {

@@ -203,6 +203,7 @@ export function createIbmMqTransport(opts: IbmMqTransportOptions): QueueTranspor
         let backingOut = false;
         return {
           body: msg.body,
+          ...(msg.bodyProblem ? { bodyProblem: msg.bodyProblem } : {}),
           messageId: msg.msgId,
           deliveryCount: msg.backoutCount + 1,
           properties: { backoutCount: msg.backoutCount },

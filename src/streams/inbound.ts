@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { bufferTime, concatMap, defer, filter, retry, type Subscription, timer } from 'rxjs';
 import type { Clock } from '../core/clock.js';
-import { TerminalError } from '../core/errors.js';
+import { RetryableError, TerminalError } from '../core/errors.js';
 import { errorSummary, storableText } from '../core/text.js';
 import { decodeOmsMessage, entityKeyOf, type ListingEvent, type OmsEvent } from '../domain/oms.js';
 import type { MarketplaceId } from '../domain/types.js';
@@ -89,6 +89,24 @@ export function isInfrastructureError(err: unknown): boolean {
 }
 
 /**
+ * The backout queue refused a rejected message (it was given back). Not a database failure: the
+ * consumer stops, for good when the refusal is terminal (a missing or forbidden backout queue),
+ * else to start again after a pause (a full one), rather than cycle through the same poison.
+ */
+class BackoutFailed extends Error {
+  constructor(readonly reason: unknown) {
+    super(`could not move a rejected message to the backout queue: ${errorSummary(reason)}`);
+    this.name = 'BackoutFailed';
+  }
+  /** What the consumer's restart logic sees: terminal stays terminal. */
+  toConsumerError(): Error {
+    return this.reason instanceof TerminalError
+      ? new TerminalError(this.message, { cause: this.reason })
+      : new RetryableError(this.message, { cause: this.reason });
+  }
+}
+
+/**
  * Turns the inbound queue into committed events. For each batch, in one transaction: rejected
  * messages get an `event_log` row with their reason; valid ones are inserted once per idempotency
  * key (a key seen before gets a `duplicate` row and is not applied again), routed to actors, and
@@ -100,6 +118,15 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
   const log = opts.logger.child({ component: 'inbound', queue: opts.queue });
 
   const decide = (d: Delivery): Decided => {
+    if (d.bodyProblem) {
+      return {
+        d,
+        kind: 'rejected',
+        key: d.messageId ?? hashKey(d.body),
+        type: 'unknown',
+        reason: d.bodyProblem,
+      };
+    }
     const r = decodeOmsMessage(d.body, {
       maxBytes: opts.maxMessageBytes,
       now: opts.clock.now(),
@@ -146,14 +173,21 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
     // duplicate, as it is), so a count is what was applied. Not waited for: on
     // IBM MQ an accept resolves when its whole round is committed, and the rest of the round
     // may be in the next batch (waiting here would wait for ourselves).
+    let backoutFailure: unknown;
     for (const [i, it] of items.entries()) {
       if (it.kind === 'rejected') {
         log.warn(
           { idempotencyKey: storableText(it.key, 200), reason: it.reason },
           'message rejected to backout',
         );
-        await settle(it.d.backout(it.reason)); // in arrival order
-        stats.rejected++;
+        try {
+          await it.d.backout(it.reason); // in arrival order
+          stats.rejected++;
+        } catch (err) {
+          // Not moved aside: give it back so it does not hold a prefetch slot, and pause (below).
+          await it.d.release().catch(() => {});
+          backoutFailure ??= err;
+        }
       } else {
         void settle(it.d.accept()).then(() => {
           if (duplicates.has(i)) stats.duplicates++;
@@ -165,6 +199,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       { messages: items.length, actorEvents: routed.length, duplicates: duplicates.size },
       'inbound messages committed',
     );
+    if (backoutFailure !== undefined) throw new BackoutFailed(backoutFailure);
   };
 
   const releaseAll = (items: Decided[]) => Promise.allSettled(items.map((it) => it.d.release()));
@@ -219,6 +254,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
         await commitAndSettle(items);
         return;
       } catch (err) {
+        if (err instanceof BackoutFailed) throw err.toConsumerError();
         stats.failedBatches++;
         if (isContentError(err) || (!isInfrastructureError(err) && (await databaseAnswers()))) {
           // A batch of one has had its try: decide on that error rather than try it again.
@@ -248,6 +284,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
 
   /** One message could not be committed: rejected, released, or held while the database is away. */
   const afterFailure = async (it: Decided, err: unknown): Promise<void> => {
+    if (err instanceof BackoutFailed) throw err.toConsumerError();
     if (isContentError(err)) return rejectStored(it, err);
     if (!isInfrastructureError(err) && (await databaseAnswers())) {
       log.error(
@@ -322,7 +359,9 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       );
     }
     const events = items.flatMap((it, i) =>
-      it.kind === 'event' ? [{ i, e: it.event, m: it.d.messageId ?? null }] : [],
+      it.kind === 'event'
+        ? [{ i, e: it.event, m: it.d.messageId === undefined ? null : storableText(it.d.messageId, 200) }]
+        : [],
     );
     const duplicates = new Set<number>();
     const routed: (RoutedEvent & { event: { seq: number } })[] = [];

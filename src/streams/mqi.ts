@@ -10,6 +10,7 @@
  * BackoutCount + 1.
  */
 import { RetryableError, TerminalError } from '../core/errors.js';
+import { decodeUtf8 } from '../core/text.js';
 
 /** Reason codes (MQRC_*) the transport acts on. */
 export const MQRC = {
@@ -102,6 +103,8 @@ export interface MqConnectOptions {
 export interface MqiMessage {
   /** The body, decoded as UTF-8 (the transport puts MQSTR in CCSID 1208 and asks for conversion). */
   body: string;
+  /** Why `body` is not the message as sent (not UTF-8 after conversion), if it is not. */
+  bodyProblem?: string;
   /** MQMD.MsgId in hex. */
   msgId: string;
   /** MQMD.BackoutCount: how often a get of this message was backed out. */
@@ -235,7 +238,10 @@ export async function loadIbmMqi(opts: IbmMqiOptions = {}): Promise<Mqi> {
       const early = new Map<unknown, MqiMessage[]>();
 
       const toMessage = (md: IbmMq, data: Buffer | null): MqiMessage => ({
-        body: data ? Buffer.from(data).toString('utf8') : '',
+        ...(() => {
+          const { text, problem } = decodeUtf8(data ?? Buffer.alloc(0));
+          return problem ? { body: text, bodyProblem: problem } : { body: text };
+        })(),
         msgId: Buffer.from(md.MsgId).toString('hex'),
         backoutCount: Number(md.BackoutCount ?? 0),
       });

@@ -4,6 +4,11 @@ import type { Observable } from 'rxjs';
 export interface Delivery {
   /** UTF-8 body as received. */
   readonly body: string;
+  /**
+   * Set when the transport could not read the body as sent (not UTF-8, compressed): `body` is
+   * then only a best-effort rendering, and the consumer refuses the message with this reason.
+   */
+  readonly bodyProblem?: string;
   /** The transport's own message id (AMQP message-id, MQ MsgId as hex), if any. */
   readonly messageId: string | undefined;
   /** 1 on first delivery; counted by the transport where the broker does not. */

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import type { Subscription } from 'rxjs';
 import { RetryableError, TerminalError } from '../../src/core/errors.js';
@@ -327,6 +328,37 @@ describe('AMQP transport (RabbitMQ)', { timeout: 60_000 }, () => {
     const original = new Inbox(t, q);
     await original.expectQuiet();
     original.unsubscribe();
+  });
+
+  it('flags a body that is not UTF-8 or is compressed, and backs out the bytes as sent', async () => {
+    const t = transport();
+    const q = queueName('bytes');
+    // Straight to the broker, as another client would: a Latin-1 body, then a gzip one.
+    const raw = t as unknown as {
+      send(address: string, body: Buffer, props: Record<string, string>, headers: object): Promise<void>;
+    };
+    const latin1 = Buffer.from('{"id":"L1","brand":"Nestl\xe9"}', 'latin1');
+    const gzipped = gzipSync('{"id":"G1"}');
+    await raw.send(`/queue/${q}`, latin1, {}, {});
+    await raw.send(`/queue/${q}`, gzipped, {}, { content_encoding: 'gzip' });
+
+    const inbox = new Inbox(t, q);
+    const first = await inbox.next();
+    assert.match(first.bodyProblem ?? '', /not valid UTF-8/);
+    const second = await inbox.next();
+    assert.match(second.bodyProblem ?? '', /content-encoding "gzip" is not supported/);
+    await first.backout(first.bodyProblem!);
+    await second.backout(second.bodyProblem!);
+    inbox.unsubscribe();
+
+    const backout = new Inbox(t, queueName('bytes.BACKOUT'));
+    const moved = [await backout.next(), await backout.next()];
+    // Read back the same way: the same bytes and encoding give the same problems.
+    assert.match(moved[0]!.bodyProblem ?? '', /not valid UTF-8/);
+    assert.equal(moved[0]!.body, first.body);
+    assert.match(moved[1]!.bodyProblem ?? '', /content-encoding "gzip"/, 'content-encoding kept');
+    for (const m of moved) await m.accept();
+    backout.unsubscribe();
   });
 
   it('uses the configured backout queue name', async () => {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { map } from 'rxjs';
 import { systemClock } from '../../src/core/clock.js';
+import { RetryableError, TerminalError } from '../../src/core/errors.js';
 import type { MarketplaceId } from '../../src/domain/types.js';
 import type { Database } from '../../src/persistence/database.js';
 import { createAmqpTransport } from '../../src/streams/amqp.js';
@@ -335,6 +336,73 @@ for (const h of [embedded, amqp]) {
         'committed in queue order',
       );
     });
+
+    for (const [kind, makeError] of [
+      ['retryable', () => new RetryableError('backout queue full')],
+      ['terminal', () => new TerminalError('backout queue forbidden')],
+    ] as const) {
+      it(`gives back a rejected message the backout queue refuses (${kind}) instead of holding its slot`, async () => {
+        const { queue, backout } = queues();
+        const transport = h.transport(t.db, backout);
+        const bad = `${queue}-not-json`;
+        const good = event({ id: `${queue}-AFTER-BAD`, type: 'stock.update', quantity: 2 });
+        await transport.publish(queue, bad);
+        await transport.publish(queue, good);
+        let refusals = 1;
+        const refusing: QueueTransport = {
+          ...transport,
+          consume: (q, o) =>
+            transport.consume(q, o).pipe(
+              map(
+                (d): Delivery => ({
+                  ...d,
+                  body: d.body,
+                  accept: () => d.accept(),
+                  release: () => d.release(),
+                  backout: async (reason) => {
+                    if (refusals > 0) {
+                      refusals--;
+                      throw makeError();
+                    }
+                    await d.backout(reason);
+                  },
+                }),
+              ),
+            ),
+        };
+        const fatal: Error[] = [];
+        const inbound = startInbound(
+          options({ transport: refusing, queue, batchMs: 1, prefetch: 1, onFatal: (e) => fatal.push(e) }),
+        );
+        if (kind === 'terminal') {
+          await waitFor('stopped', () => fatal.length === 1, 10_000);
+          assert.match(
+            fatal[0]!.message,
+            /could not move a rejected message to the backout queue: backout queue forbidden/,
+          );
+          inbound.stop();
+          const left = await h.backedOut(t.db, transport, backout, 0);
+          assert.deepEqual(left, [], 'nothing moved');
+          // Nothing lost: both are still there for the next consumer.
+          const next = startInbound(options({ transport, queue, batchMs: 1 }));
+          await waitFor('both settled', () => next.stats.rejected === 1 && next.stats.accepted === 1, 15_000);
+          next.stop();
+        } else {
+          await waitFor(
+            'both settled',
+            () => inbound.stats.rejected === 1 && inbound.stats.accepted === 1,
+            15_000,
+          );
+          inbound.stop();
+          assert.deepEqual(fatal, []);
+        }
+        const moved = await h.backedOut(t.db, transport, backout, 1);
+        assert.deepEqual(
+          moved.map((m) => m.body),
+          [bad],
+        );
+      });
+    }
 
     it('acknowledges a message past the threshold that was applied already (its settlements lost) as a duplicate', async () => {
       const { queue, backout } = queues();
