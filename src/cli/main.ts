@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createTransport, startApp } from '../app.js';
 import { ConfigError, type LoadConfigOptions, loadConfig, type RawEnv } from '../config/index.js';
 import { createLogger } from '../core/logger.js';
-import { errorSummary } from '../core/text.js';
+import { decodeUtf8, errorSummary } from '../core/text.js';
 import { migrate, openDatabase } from '../persistence/database.js';
 import { loadIbmMqModule, MqClientMissingError } from '../streams/mqi.js';
 import { runDemo } from './demo.js';
@@ -44,6 +44,46 @@ function configOrExit(env: RawEnv, options?: LoadConfigOptions) {
     }
     throw err;
   }
+}
+
+/**
+ * The lines of a JSONL file (LF, CRLF or CR line ends; blank lines skipped). A file that cannot
+ * be read, or is not UTF-8 text, is a bad argument: one line, and main returns 2.
+ */
+function readLinesOrFail(file: string): string[] {
+  const fail = (why: string): never => {
+    process.stderr.write(`marketbridge: ${file}: ${why}\n`);
+    throw new CommanderError(2, 'marketbridge.badFile', why); // exits 2, as a usage error
+  };
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(resolve(file));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return fail(
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory, not a JSONL file'
+          : code === 'EACCES'
+            ? 'not allowed to read it'
+            : errorSummary(err),
+    );
+  }
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return fail('is UTF-16 text; save it as UTF-8');
+  }
+  const { text, problem } = decodeUtf8(bytes);
+  if (problem) return fail(problem.replace('body', 'file'));
+  return text.split(/\r\n|\n|\r/).filter((l) => l.trim() !== '');
+}
+
+/** Why a line is not sent: what no consumer could take. */
+function lineProblem(line: string, maxBytes: number): string | undefined {
+  const bytes = Buffer.byteLength(line, 'utf8');
+  if (bytes > maxBytes) return `${bytes} bytes, more than MQ_MAX_MESSAGE_BYTES (${maxBytes})`;
+  if (line.includes('\u0000')) return 'contains NUL characters (binary data, or UTF-16?)';
+  return undefined;
 }
 
 /** MQ_TRANSPORT=ibmmq needs IBM's C client: say so in one line and exit, before anything starts. */
@@ -96,11 +136,9 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
     .argument('<file>', 'JSONL file, one OMS event per line')
     .description('put each line of FILE as one message on the inbound queue (MQ_TRANSPORT decides which)')
     .action(async (file: string) => {
+      const lines = readLinesOrFail(file);
       const config = configOrExit(env, { requireMarketplaceCredentials: false });
       await transportAvailableOrExit(config.queue.transport);
-      const lines = readFileSync(resolve(file), 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '');
       const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
       // Only the embedded queue lives in the database; a broker needs nothing else.
       const db =
@@ -116,7 +154,13 @@ export async function main(argv: string[], env: RawEnv = process.env): Promise<n
         });
         let sent = 0;
         const failures: string[] = [];
+        const maxBytes = config.queue.maxMessageBytes;
         for (const [i, l] of lines.entries()) {
+          const problem = lineProblem(l, maxBytes);
+          if (problem) {
+            failures.push(`line ${i + 1}: ${problem}`);
+            continue;
+          }
           try {
             await transport.publish(config.queue.inbound, l);
             sent++;
