@@ -498,9 +498,14 @@ try {
       await target.stop();
     }
   }
+} catch (err) {
+  // Expected failures (no such database, a port taken) read as one line.
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
 }
+if (process.exitCode === 1) process.exit(1);
 out('');
 out(
   `${'market'.padEnd(9)} ${'run'.padEnd(13)} ${'events'.padStart(7)} ${'converged'.padStart(11)} ${'ideal'.padStart(9)} ${'ratio'.padStart(7)} ${'confirmed'.padStart(10)} ${'calls'.padStart(7)} ${'429s'.padStart(5)}`,
