@@ -306,6 +306,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
     try {
       await commitAndSettle([{ d: it.d, kind: 'rejected', key, type, reason }]);
     } catch (again) {
+      if (again instanceof BackoutFailed) throw again.toConsumerError();
       // Not even its rejection can be recorded: move it aside all the same, nothing is lost.
       log.error(
         { error: errorSummary(again), reason },
