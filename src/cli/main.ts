@@ -73,8 +73,8 @@ function readLinesOrFail(file: string): string[] {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return fail('is UTF-16 text; save it as UTF-8');
   }
-  const { text, problem } = decodeUtf8(bytes);
-  if (problem) return fail(problem.replace('body', 'file'));
+  const { text, problem } = decodeUtf8(bytes, 'file');
+  if (problem) return fail(problem);
   return text.split(/\r\n|\n|\r/).filter((l) => l.trim() !== '');
 }
 

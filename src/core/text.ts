@@ -30,12 +30,12 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * turned into text, with replacement characters, for the record, and `problem` says why the
  * message cannot be read as sent.
  */
-export function decodeUtf8(bytes: Uint8Array): { text: string; problem?: string } {
+export function decodeUtf8(bytes: Uint8Array, what = 'body'): { text: string; problem?: string } {
   try {
     return { text: strictUtf8.decode(bytes) };
   } catch {
     const text = Buffer.from(bytes).toString('utf8');
     const at = text.indexOf('\ufffd');
-    return { text, problem: `body is not valid UTF-8 (first bad byte near character ${at})` };
+    return { text, problem: `${what} is not valid UTF-8 (first bad byte near character ${at})` };
   }
 }

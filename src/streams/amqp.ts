@@ -791,7 +791,6 @@ function toConnectionOptions(opts: AmqpTransportOptions): {
   return { connectionOptions, endpoint };
 }
 
-/** Text of a message body: string value, binary value, data section(s); other values as JSON. */
 /** The body's bytes when it is binary (a data section or a Buffer); undefined for a string or value. */
 function bodyBytes(body: unknown): Buffer | undefined {
   if (Buffer.isBuffer(body)) return body;
@@ -805,24 +804,22 @@ function bodyBytes(body: unknown): Buffer | undefined {
   return undefined;
 }
 
+/** A body that is not bytes: a string value as it is, other values (a map, a sequence) as JSON. */
+function valueText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'object' && 'typecode' in body && 'content' in body) {
+    return safeJson((body as { content: unknown }).content);
+  }
+  return safeJson(body);
+}
+
 /** The body as text, and why it cannot be read as sent when it cannot. */
 function bodyText(msg: Message): { text: string; problem?: string } {
   const body = msg.body as unknown;
   const encoding = msg.content_encoding;
   const bytes = bodyBytes(body);
-  const read: { text: string; problem?: string } = bytes
-    ? decodeUtf8(bytes)
-    : typeof body === 'string'
-      ? { text: body }
-      : body === undefined || body === null
-        ? { text: '' }
-        : {
-            text: safeJson(
-              typeof body === 'object' && 'typecode' in body && 'content' in body
-                ? (body as { content: unknown }).content
-                : body,
-            ),
-          };
+  const read = bytes ? decodeUtf8(bytes) : { text: valueText(body) };
   if (encoding && !/^(identity|utf-?8)$/i.test(encoding)) {
     return {
       text: read.text,
