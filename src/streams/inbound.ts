@@ -158,11 +158,10 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
   /** Commits the items in one transaction, then tells the actors and settles the deliveries. */
   const commitAndSettle = async (decided: Decided[]) => {
     const receivedAt = new Date(opts.clock.now()).toISOString();
-    const { routed, duplicates, final } = await opts.db.transaction(async (tx) => {
-      const final = await resolvePastThreshold(tx, decided);
-      return { ...(await write(tx, final, receivedAt)), final };
+    const { routed, duplicates, items } = await opts.db.transaction(async (tx) => {
+      const items = await resolvePastThreshold(tx, decided);
+      return { ...(await write(tx, items, receivedAt)), items };
     });
-    const items = final;
     opts.onRouted(routed);
     // Committed: settle. A failed settlement means a redelivery, recognised then as a duplicate.
     const settle = (p: Promise<void>) =>
