@@ -197,3 +197,21 @@ export async function migrate(db: Database): Promise<string[]> {
   const applied = await db.orm.getMigrator().up();
   return applied.map((m) => m.name);
 }
+
+/**
+ * True when the database cannot do any work now, whatever the message: it is unreachable,
+ * shutting down, out of resources, read-only, or its schema or rights are not what marketbridge
+ * needs. Retrying the same message later can help; counting it towards backout would be unfair.
+ */
+export function isInfrastructureError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string') {
+    // node-postgres says so in words when the connection itself failed.
+    const message = err instanceof Error ? err.message : '';
+    return /connection terminated|connection timeout|timeout exceeded when trying to connect|connection error/i.test(
+      message,
+    );
+  }
+  if (/^E[A-Z]+$/.test(code)) return true; // a socket error: ECONNREFUSED, ECONNRESET, ETIMEDOUT…
+  return /^(08|40|53|57|58|3D|25006|42501|42P01|42703|55P03)/.test(code);
+}

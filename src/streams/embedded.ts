@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Observable } from 'rxjs';
-import type { Database } from '../persistence/database.js';
+import { type Database, isInfrastructureError } from '../persistence/database.js';
 import type { Delivery, QueueTransport, TransportHealth } from './transport.js';
 
 export interface EmbeddedTransportOptions {
@@ -73,6 +73,7 @@ export function createEmbeddedTransport(opts: EmbeddedTransportOptions): Embedde
       let timer: NodeJS.Timeout | undefined;
       let running = false;
       let again = false;
+      let pollFailures = 0;
 
       const settle = (id: string) => {
         inFlight.delete(id);
@@ -157,11 +158,20 @@ export function createEmbeddedTransport(opts: EmbeddedTransportOptions): Embedde
             if (rows.length === room) again = true;
           } while (again && !stopped);
         } catch (err) {
-          if (!stopped && !closed) subscriber.error(err);
+          if (stopped || closed) return;
+          if (!isInfrastructureError(err)) {
+            subscriber.error(err);
+            return;
+          }
+          // The database is away: what was delivered stays delivered (its consumer holds it for
+          // the database too); look again later instead of tearing the consumer down, which
+          // would deliver the same rows a second time.
+          schedule(Math.min(5_000, pollMs * 2 ** Math.min(++pollFailures, 6)));
           return;
         } finally {
           running = false;
         }
+        pollFailures = 0;
         schedule(pollMs);
       };
 

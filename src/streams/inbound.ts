@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { bufferTime, concatMap, defer, filter, retry, type Subscription, timer } from 'rxjs';
+import { bufferTime, concatMap, defer, filter, Observable, retry, type Subscription, timer } from 'rxjs';
 import type { Clock } from '../core/clock.js';
 import { RetryableError, TerminalError } from '../core/errors.js';
 import { errorSummary, storableText } from '../core/text.js';
 import { decodeOmsMessage, entityKeyOf, type ListingEvent, type OmsEvent } from '../domain/oms.js';
 import type { MarketplaceId } from '../domain/types.js';
-import type { Database, Sql } from '../persistence/database.js';
+import { type Database, isInfrastructureError, type Sql } from '../persistence/database.js';
 import {
   isListingEvent,
   parseListingKey,
@@ -68,24 +68,6 @@ function isContentError(err: unknown): boolean {
   if (err instanceof RangeError || err instanceof TypeError) return true;
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && /^(22|23|54)/.test(code);
-}
-
-/**
- * True when the database cannot do any work now, whatever the message: it is unreachable,
- * shutting down, out of resources, read-only, or its schema or rights are not what marketbridge
- * needs. Retrying the same message later can help; counting it towards backout would be unfair.
- */
-export function isInfrastructureError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code !== 'string') {
-    // node-postgres says so in words when the connection itself failed.
-    const message = err instanceof Error ? err.message : '';
-    return /connection terminated|connection timeout|timeout exceeded when trying to connect|connection error/i.test(
-      message,
-    );
-  }
-  if (/^E[A-Z]+$/.test(code)) return true; // a socket error: ECONNREFUSED, ECONNRESET, ETIMEDOUT…
-  return /^(08|40|53|57|58|3D|25006|42501|42P01|42703|55P03)/.test(code);
 }
 
 /**
@@ -216,73 +198,98 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
   };
 
   /**
-   * The database is unavailable: the deliveries in hand are held, not released, until it answers
+   * One batch's work: abandoned (its deliveries given back, nothing more committed) when the
+   * consumer stops or its subscription is torn down, e.g. when the transport restarts and the
+   * same messages are about to come again to a new consumer.
+   */
+  interface Run {
+    signal: AbortSignal;
+    /** Holds so far: the backoff goes on growing while the database keeps refusing. */
+    holds: number;
+    lastHoldLog: number;
+  }
+
+  /**
+   * The database cannot work: the deliveries in hand are held, not released, until it answers
    * again. Released, they would come back counted, and an outage of a few seconds would push
    * good messages past the backout threshold. Held, they keep their order, and consumption
-   * pauses (the transport's prefetch bounds what waits).
+   * pauses (the transport's prefetch bounds what waits). False when the run was abandoned.
    */
-  const holdUntilDatabaseAnswers = async (held: number, err: unknown): Promise<boolean> => {
-    log.error(
-      { error: errorSummary(err), messages: held },
-      'database unavailable; holding the messages until it answers',
-    );
-    for (let attempt = 0; !stopping.signal.aborted; attempt++) {
-      await opts.clock
-        .sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)), stopping.signal)
-        .catch(() => {});
-      if (stopping.signal.aborted) break;
-      if (await databaseAnswers()) {
-        log.info({ messages: held }, 'database answers again; committing the held messages');
-        return true;
-      }
+  const holdUntilDatabaseAnswers = async (run: Run, held: number, err: unknown): Promise<boolean> => {
+    const now = opts.clock.now();
+    if (run.holds === 0 || now - run.lastHoldLog >= 60_000) {
+      run.lastHoldLog = now;
+      log.error(
+        { error: errorSummary(err), messages: held, attempts: run.holds + 1 },
+        'database unavailable; holding the messages until it answers',
+      );
     }
-    return false;
+    for (;;) {
+      const delay = Math.min(5_000, 250 * 2 ** Math.min(run.holds++, 5));
+      await opts.clock.sleep(delay, run.signal).catch(() => {});
+      if (run.signal.aborted) return false;
+      if (await databaseAnswers()) return true;
+    }
   };
 
   /**
-   * A batch that cannot be committed: while the database does not answer, it is held and tried
+   * A batch that cannot be committed: while the database cannot work, it is held and tried
    * again. If the database answers but refuses the batch, it is committed one message at a time,
    * so one message cannot hold back the others: one refused for what it contains is rejected to
    * backout with the database's reason; one refused otherwise (a trigger, a bug) is released,
    * comes back with a higher delivery count, and goes to backout past the threshold.
    */
-  const ingest = async (batch: Delivery[]) => {
+  const ingest = async (batch: Delivery[], signal: AbortSignal) => {
+    const run: Run = { signal: AbortSignal.any([signal, stopping.signal]), holds: 0, lastHoldLog: 0 };
     const items = batch.map(decide);
     for (;;) {
       try {
         await commitAndSettle(items);
+        if (run.holds > 0)
+          log.info({ messages: items.length }, 'database answers again; held messages committed');
         return;
       } catch (err) {
         if (err instanceof BackoutFailed) throw err.toConsumerError();
         stats.failedBatches++;
         if (isContentError(err) || (!isInfrastructureError(err) && (await databaseAnswers()))) {
           // A batch of one has had its try: decide on that error rather than try it again.
-          if (items.length === 1) return afterFailure(items[0]!, err);
+          if (items.length === 1) return afterFailure(run, items[0]!, err);
           log.warn(
             { error: errorSummary(err), messages: items.length },
             'inbound batch failed; committing one by one',
           );
           break;
         }
-        if (!(await holdUntilDatabaseAnswers(items.length, err))) {
-          await releaseAll(items); // stopping: delivered again to the next consumer
+        if (!(await holdUntilDatabaseAnswers(run, items.length, err))) {
+          await releaseAll(items); // abandoned: delivered again to the next consumer
           return;
         }
       }
     }
-    for (const it of items) await ingestOne(it);
+    for (const [n, it] of items.entries()) {
+      try {
+        await ingestOne(run, it);
+      } catch (err) {
+        await releaseAll(items.slice(n + 1)); // the consumer stops: nothing left holding a slot
+        throw err;
+      }
+    }
   };
 
-  const ingestOne = async (it: Decided): Promise<void> => {
+  const ingestOne = async (run: Run, it: Decided): Promise<void> => {
+    if (run.signal.aborted) {
+      await it.d.release().catch(() => {});
+      return;
+    }
     try {
       await commitAndSettle([it]);
     } catch (err) {
-      await afterFailure(it, err);
+      await afterFailure(run, it, err);
     }
   };
 
   /** One message could not be committed: rejected, released, or held while the database is away. */
-  const afterFailure = async (it: Decided, err: unknown): Promise<void> => {
+  const afterFailure = async (run: Run, it: Decided, err: unknown): Promise<void> => {
     if (err instanceof BackoutFailed) throw err.toConsumerError();
     if (isContentError(err)) return rejectStored(it, err);
     if (!isInfrastructureError(err) && (await databaseAnswers())) {
@@ -293,7 +300,7 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       await it.d.release().catch(() => {});
       return;
     }
-    if (await holdUntilDatabaseAnswers(1, err)) return ingestOne(it);
+    if (await holdUntilDatabaseAnswers(run, 1, err)) return ingestOne(run, it);
     await it.d.release().catch(() => {});
   };
 
@@ -311,8 +318,13 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
         { error: errorSummary(again), reason },
         'rejected message backed out without an event_log row',
       );
-      await it.d.backout(reason).catch((e) => log.error({ error: errorSummary(e) }, 'backout failed'));
-      stats.rejected++;
+      try {
+        await it.d.backout(reason);
+        stats.rejected++;
+      } catch (e) {
+        await it.d.release().catch(() => {});
+        throw new BackoutFailed(e).toConsumerError();
+      }
     }
   };
 
@@ -508,7 +520,18 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
     .pipe(
       bufferTime(opts.batchMs ?? 20, null, opts.batchMax ?? 500),
       filter((b) => b.length > 0),
-      concatMap((batch) => defer(() => ingest(batch))),
+      // Torn down with the consumer: a batch held for the database is then abandoned.
+      concatMap(
+        (batch) =>
+          new Observable<void>((subscriber) => {
+            const abandon = new AbortController();
+            ingest(batch, abandon.signal).then(
+              () => subscriber.complete(),
+              (err) => subscriber.error(err),
+            );
+            return () => abandon.abort();
+          }),
+      ),
       retry({
         resetOnSuccess: true,
         delay: (err, n) => {

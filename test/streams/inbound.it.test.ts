@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { map } from 'rxjs';
+import { map, Observable } from 'rxjs';
 import { systemClock } from '../../src/core/clock.js';
 import { RetryableError, TerminalError } from '../../src/core/errors.js';
 import type { MarketplaceId } from '../../src/domain/types.js';
@@ -609,5 +609,118 @@ describe('inbound pipeline: what one message must not do to the others (embedded
     assert.equal(forKey[0]!.quantity, 0);
     assert.equal(forKey[1]!.price, 90);
     assert.ok((forKey[0]!.seq as number) < (forKey[2]!.seq as number), 'seeds keep their own, earlier seq');
+  });
+});
+
+describe('inbound pipeline while the database comes and goes (real PostgreSQL)', () => {
+  let t: TestDatabase;
+  before(async () => {
+    t = await createTestDatabase();
+  });
+  after(async () => t.drop());
+
+  /** The database as the consumer sees it: terminated (57P01) for `ms` from the first transaction. */
+  function outage(ms: number): Database {
+    let until = 0;
+    const check = () => {
+      if (until === 0) until = Date.now() + ms;
+      if (Date.now() < until)
+        throw Object.assign(new Error('terminating connection due to administrator command'), {
+          code: '57P01',
+        });
+    };
+    return {
+      ...t.db,
+      query: async (sql, params) => {
+        if (until !== 0) check();
+        return t.db.query(sql, params);
+      },
+      transaction: async (fn) => {
+        check();
+        return t.db.transaction(fn);
+      },
+    };
+  }
+
+  const start = (transport: QueueTransport, db: Database, queue: string, backoutThreshold = 1) =>
+    startInbound({
+      transport,
+      db,
+      queue,
+      prefetch: 10,
+      backoutThreshold,
+      maxMessageBytes: 262144,
+      marketplaces: ['amazon'],
+      clock: systemClock,
+      logger,
+      onRouted: () => {},
+      batchMs: 5,
+    });
+
+  it('embedded queue in the same database: held messages are applied once, none backed out (threshold 1)', async () => {
+    const queue = `${RUN}.flap-embedded`;
+    const db = outage(1_500);
+    const transport = createEmbeddedTransport({ db, backoutQueue: `${queue}.BO`, pollMs: 20 });
+    const ids = ['F1', 'F2', 'F3'].map((x) => `${queue}-${x}`);
+    await transport.publishMany(
+      queue,
+      ids.map((id) => event({ id, type: 'stock.update', quantity: 1 })),
+    );
+    const inbound = start(transport, db, queue);
+    await waitFor('applied', () => inbound.stats.accepted === ids.length, 20_000);
+    inbound.stop();
+    assert.equal(inbound.stats.rejected, 0);
+    const rows = await t.db.query<{ status: string; n: string }>(
+      'select status, count(*) as n from event_log where idempotency_key like ? group by status',
+      [`${queue}-%`],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.status, Number(r.n)]),
+      [['accepted', 3]],
+    );
+    assert.equal(await transport.depth(`${queue}.BO`), 0);
+  });
+
+  it('abandons a held batch when the transport restarts, so the redelivered copies are the ones applied', async () => {
+    const queue = `${RUN}.flap-restart`;
+    const bodies = ['R1', 'R2'].map((x) => event({ id: `${queue}-${x}`, type: 'stock.update', quantity: 2 }));
+    const settled: string[] = [];
+    let subscriptions = 0;
+    // A broker that drops the consumer 300 ms after delivering, then delivers the same again.
+    const transport: QueueTransport = {
+      kind: 'amqp',
+      consume: () =>
+        new Observable<Delivery>((sub) => {
+          const round = ++subscriptions;
+          for (const body of bodies) {
+            const tag = `${round}:${JSON.parse(body).id}`;
+            sub.next({
+              body,
+              messageId: undefined,
+              deliveryCount: round,
+              properties: {},
+              accept: async () => void settled.push(`accept ${tag}`),
+              release: async () => void settled.push(`release ${tag}`),
+              backout: async () => void settled.push(`backout ${tag}`),
+            });
+          }
+          const timer =
+            round === 1 ? setTimeout(() => sub.error(new RetryableError('connection lost')), 300) : undefined;
+          return () => clearTimeout(timer);
+        }),
+      publish: async () => {},
+      health: () => 'up',
+      close: async () => {},
+    };
+    const inbound = start(transport, outage(1_500), queue, 2);
+    await waitFor('applied', () => inbound.stats.accepted === 2, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    inbound.stop();
+    assert.deepEqual(settled.filter((s) => s.startsWith('accept')).sort(), [
+      `accept 2:${queue}-R1`,
+      `accept 2:${queue}-R2`,
+    ]);
+    assert.ok(!settled.some((s) => s.startsWith('backout')), settled.join(', '));
+    assert.ok(!settled.some((s) => s.startsWith('accept 1:')), 'the abandoned copies are never accepted');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isInfrastructureError } from '../../src/streams/inbound.js';
+import { isInfrastructureError } from '../../src/persistence/database.js';
 
 const pgError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code });
 
