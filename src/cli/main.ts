@@ -59,16 +59,12 @@ function readLinesOrFail(file: string): string[] {
   try {
     bytes = readFileSync(resolve(file));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'is a directory, not a JSONL file'
-          : code === 'EACCES'
-            ? 'not allowed to read it'
-            : errorSummary(err),
-    );
+    const why: Record<string, string> = {
+      ENOENT: 'no such file',
+      EISDIR: 'is a directory, not a JSONL file',
+      EACCES: 'not allowed to read it',
+    };
+    return fail(why[(err as NodeJS.ErrnoException).code ?? ''] ?? errorSummary(err));
   }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return fail('is UTF-16 text; save it as UTF-8');

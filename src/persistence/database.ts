@@ -199,6 +199,16 @@ export async function migrate(db: Database): Promise<string[]> {
 }
 
 /**
+ * True when the database refused the data itself (invalid value, out of range, too large for an
+ * index, a constraint) or it could not be serialised: retrying the same message cannot help.
+ */
+export function isContentError(err: unknown): boolean {
+  if (err instanceof RangeError || err instanceof TypeError) return true;
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+/**
  * True when the database cannot do any work now, whatever the message: it is unreachable,
  * shutting down, out of resources, read-only, or its schema or rights are not what marketbridge
  * needs. Retrying the same message later can help; counting it towards backout would be unfair.

@@ -39,7 +39,7 @@ import rhea, {
 import { Observable, type Subscriber } from 'rxjs';
 import { RetryableError, TerminalError } from '../core/errors.js';
 import { decodeUtf8 } from '../core/text.js';
-import type { Delivery, QueueTransport, TransportHealth } from './transport.js';
+import type { ConsumeOptions, Delivery, QueueTransport, TransportHealth } from './transport.js';
 
 export interface AmqpLogger {
   info(obj: Record<string, unknown>, msg?: string): void;
@@ -214,7 +214,7 @@ class AmqpTransport implements QueueTransport {
     return this.opts.backoutQueue ?? `${queue}.BACKOUT`;
   }
 
-  consume(queue: string, consumeOpts: { prefetch?: number } = {}): Observable<Delivery> {
+  consume(queue: string, consumeOpts: ConsumeOptions = {}): Observable<Delivery> {
     const prefetch = consumeOpts.prefetch ?? DEFAULT_PREFETCH;
     return new Observable<Delivery>((subscriber) => {
       if (!Number.isInteger(prefetch) || prefetch < 1) {

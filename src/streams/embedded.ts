@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Observable } from 'rxjs';
 import { type Database, isInfrastructureError } from '../persistence/database.js';
-import type { Delivery, QueueTransport, TransportHealth } from './transport.js';
+import type { ConsumeOptions, Delivery, QueueTransport, TransportHealth } from './transport.js';
 
 export interface EmbeddedTransportOptions {
   db: Database;
@@ -64,7 +64,7 @@ export function createEmbeddedTransport(opts: EmbeddedTransportOptions): Embedde
       }
     });
 
-  const consume = (queue: string, copts?: { prefetch?: number }) =>
+  const consume = (queue: string, copts?: ConsumeOptions) =>
     new Observable<Delivery>((subscriber) => {
       const prefetch = copts?.prefetch ?? 100;
       const inFlight = new Set<string>();

@@ -6,7 +6,7 @@ import { RetryableError, TerminalError } from '../core/errors.js';
 import { errorSummary, storableText } from '../core/text.js';
 import { decodeOmsMessage, entityKeyOf, type ListingEvent, type OmsEvent } from '../domain/oms.js';
 import type { MarketplaceId } from '../domain/types.js';
-import { type Database, isInfrastructureError, type Sql } from '../persistence/database.js';
+import { type Database, isContentError, isInfrastructureError, type Sql } from '../persistence/database.js';
 import {
   isListingEvent,
   parseListingKey,
@@ -61,31 +61,15 @@ type Decided =
 const hashKey = (body: string) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
 
 /**
- * True when the database refused the data itself (invalid value, out of range, too large for an
- * index, a constraint) or it could not be serialised: retrying the same message cannot help.
- */
-function isContentError(err: unknown): boolean {
-  if (err instanceof RangeError || err instanceof TypeError) return true;
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && /^(22|23|54)/.test(code);
-}
-
-/**
  * The backout queue refused a rejected message (it was given back). Not a database failure: the
  * consumer stops, for good when the refusal is terminal (a missing or forbidden backout queue),
  * else to start again after a pause (a full one), rather than cycle through the same poison.
  */
-class BackoutFailed extends Error {
-  constructor(readonly reason: unknown) {
-    super(`could not move a rejected message to the backout queue: ${errorSummary(reason)}`);
-    this.name = 'BackoutFailed';
-  }
-  /** What the consumer's restart logic sees: terminal stays terminal. */
-  toConsumerError(): Error {
-    return this.reason instanceof TerminalError
-      ? new TerminalError(this.message, { cause: this.reason })
-      : new RetryableError(this.message, { cause: this.reason });
-  }
+function backoutRefused(reason: unknown): Error {
+  const message = `could not move a rejected message to the backout queue: ${errorSummary(reason)}`;
+  return reason instanceof TerminalError
+    ? new TerminalError(message, { cause: reason })
+    : new RetryableError(message, { cause: reason });
 }
 
 /**
@@ -137,24 +121,37 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
     };
   };
 
-  /** Commits the items in one transaction, then tells the actors and settles the deliveries. */
-  const commitAndSettle = async (decided: Decided[]) => {
+  type Committed = Awaited<ReturnType<typeof commit>>;
+
+  /** Commits the items in one transaction and tells the actors. Throws what the database says. */
+  const commit = async (decided: Decided[]) => {
     const receivedAt = new Date(opts.clock.now()).toISOString();
-    const { routed, duplicates, items } = await opts.db.transaction(async (tx) => {
+    const committed = await opts.db.transaction(async (tx) => {
       const items = await resolvePastThreshold(tx, decided);
       return { ...(await write(tx, items, receivedAt)), items };
     });
-    opts.onRouted(routed);
-    // Committed: settle. A failed settlement means a redelivery, recognised then as a duplicate.
-    const settle = (p: Promise<void>) =>
-      p.catch((err) =>
-        log.warn({ error: errorSummary(err) }, 'settling a delivery failed; it may be redelivered'),
-      );
+    opts.onRouted(committed.routed);
+    log.info(
+      {
+        messages: decided.length,
+        actorEvents: committed.routed.length,
+        duplicates: committed.duplicates.size,
+      },
+      'inbound messages committed',
+    );
+    return committed;
+  };
+
+  /**
+   * Committed: settle. A failed accept means a redelivery, recognised then as a duplicate; a
+   * failed backout gives the message back and stops the consumer (backoutRefused).
+   */
+  const settleAll = async ({ items, duplicates }: Committed) => {
     // Counted once settled (or its settlement failed: then it comes again and counts as a
-    // duplicate, as it is), so a count is what was applied. Not waited for: on
-    // IBM MQ an accept resolves when its whole round is committed, and the rest of the round
-    // may be in the next batch (waiting here would wait for ourselves).
-    let backoutFailure: unknown;
+    // duplicate, as it is), so a count is what was applied. Not waited for: on IBM MQ an accept
+    // resolves when its whole round is committed, and the rest of the round may be in the next
+    // batch (waiting here would wait for ourselves).
+    let refused: unknown;
     for (const [i, it] of items.entries()) {
       if (it.kind === 'rejected') {
         log.warn(
@@ -165,29 +162,32 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
           await it.d.backout(it.reason); // in arrival order
           stats.rejected++;
         } catch (err) {
-          // Not moved aside: give it back so it does not hold a prefetch slot, and pause (below).
-          await it.d.release().catch(() => {});
-          backoutFailure ??= err;
+          await releaseAll([it]); // not moved aside: it must not hold a prefetch slot
+          refused ??= err;
         }
       } else {
-        void settle(it.d.accept()).then(() => {
-          if (duplicates.has(i)) stats.duplicates++;
-          else stats.accepted++;
-        });
+        void it.d
+          .accept()
+          .catch((err) =>
+            log.warn({ error: errorSummary(err) }, 'settling a delivery failed; it may be redelivered'),
+          )
+          .then(() => {
+            if (duplicates.has(i)) stats.duplicates++;
+            else stats.accepted++;
+          });
       }
     }
-    log.info(
-      { messages: items.length, actorEvents: routed.length, duplicates: duplicates.size },
-      'inbound messages committed',
-    );
-    if (backoutFailure !== undefined) throw new BackoutFailed(backoutFailure);
+    if (refused !== undefined) throw backoutRefused(refused);
   };
 
   const releaseAll = (items: Decided[]) => Promise.allSettled(items.map((it) => it.d.release()));
 
-  const stopping = new AbortController();
+  /**
+   * Whether the database can work at all, told apart from one that refuses this data: not an
+   * infrastructure error, and it answers a probe.
+   */
+  const databaseCanWork = async (err: unknown) => !isInfrastructureError(err) && (await databaseAnswers());
 
-  /** Whether the database answers at all (told apart from one that refuses a message). */
   const databaseAnswers = async () => {
     try {
       await opts.db.query('select 1');
@@ -198,9 +198,9 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
   };
 
   /**
-   * One batch's work: abandoned (its deliveries given back, nothing more committed) when the
-   * consumer stops or its subscription is torn down, e.g. when the transport restarts and the
-   * same messages are about to come again to a new consumer.
+   * One batch's work: abandoned (its deliveries given back, nothing more committed) when its
+   * subscription is torn down (the consumer stops, or the transport restarts and the same
+   * messages are about to come again to a new consumer).
    */
   interface Run {
     signal: AbortSignal;
@@ -234,31 +234,29 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
 
   /**
    * A batch that cannot be committed: while the database cannot work, it is held and tried
-   * again. If the database answers but refuses the batch, it is committed one message at a time,
+   * again. If the database works but refuses the batch, it is committed one message at a time,
    * so one message cannot hold back the others: one refused for what it contains is rejected to
    * backout with the database's reason; one refused otherwise (a trigger, a bug) is released,
    * comes back with a higher delivery count, and goes to backout past the threshold.
    */
   const ingest = async (batch: Delivery[], signal: AbortSignal) => {
-    const run: Run = { signal: AbortSignal.any([signal, stopping.signal]), holds: 0, lastHoldLog: 0 };
+    const run: Run = { signal, holds: 0, lastHoldLog: 0 };
     const items = batch.map(decide);
+    let committed: Committed;
     for (;;) {
       try {
-        await commitAndSettle(items);
-        if (run.holds > 0)
-          log.info({ messages: items.length }, 'database answers again; held messages committed');
-        return;
+        committed = await commit(items);
+        break;
       } catch (err) {
-        if (err instanceof BackoutFailed) throw err.toConsumerError();
         stats.failedBatches++;
-        if (isContentError(err) || (!isInfrastructureError(err) && (await databaseAnswers()))) {
+        if (isContentError(err) || (await databaseCanWork(err))) {
           // A batch of one has had its try: decide on that error rather than try it again.
           if (items.length === 1) return afterFailure(run, items[0]!, err);
           log.warn(
             { error: errorSummary(err), messages: items.length },
             'inbound batch failed; committing one by one',
           );
-          break;
+          return ingestOneByOne(run, items);
         }
         if (!(await holdUntilDatabaseAnswers(run, items.length, err))) {
           await releaseAll(items); // abandoned: delivered again to the next consumer
@@ -266,6 +264,12 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
         }
       }
     }
+    if (run.holds > 0)
+      log.info({ messages: items.length }, 'database answers again; held messages committed');
+    await settleAll(committed);
+  };
+
+  const ingestOneByOne = async (run: Run, items: Decided[]) => {
     for (const [n, it] of items.entries()) {
       try {
         await ingestOne(run, it);
@@ -278,30 +282,31 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
 
   const ingestOne = async (run: Run, it: Decided): Promise<void> => {
     if (run.signal.aborted) {
-      await it.d.release().catch(() => {});
+      await releaseAll([it]);
       return;
     }
+    let committed: Committed;
     try {
-      await commitAndSettle([it]);
+      committed = await commit([it]);
     } catch (err) {
-      await afterFailure(run, it, err);
+      return afterFailure(run, it, err);
     }
+    await settleAll(committed);
   };
 
   /** One message could not be committed: rejected, released, or held while the database is away. */
   const afterFailure = async (run: Run, it: Decided, err: unknown): Promise<void> => {
-    if (err instanceof BackoutFailed) throw err.toConsumerError();
     if (isContentError(err)) return rejectStored(it, err);
-    if (!isInfrastructureError(err) && (await databaseAnswers())) {
+    if (await databaseCanWork(err)) {
       log.error(
         { error: errorSummary(err) },
         'could not commit an inbound message; releasing it for redelivery',
       );
-      await it.d.release().catch(() => {});
+      await releaseAll([it]);
       return;
     }
     if (await holdUntilDatabaseAnswers(run, 1, err)) return ingestOne(run, it);
-    await it.d.release().catch(() => {});
+    await releaseAll([it]);
   };
 
   /** The database refused the message for what it contains: rejected with the database's reason. */
@@ -309,23 +314,19 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
     const reason = `could not be stored: ${errorSummary(err)}`;
     const key = it.kind === 'event' ? it.event.id : it.key;
     const type = it.kind === 'event' ? it.event.type : it.type;
+    const rejected: Decided = { d: it.d, kind: 'rejected', key, type, reason };
+    let committed: Committed;
     try {
-      await commitAndSettle([{ d: it.d, kind: 'rejected', key, type, reason }]);
+      committed = await commit([rejected]);
     } catch (again) {
-      if (again instanceof BackoutFailed) throw again.toConsumerError();
       // Not even its rejection can be recorded: move it aside all the same, nothing is lost.
       log.error(
         { error: errorSummary(again), reason },
         'rejected message backed out without an event_log row',
       );
-      try {
-        await it.d.backout(reason);
-        stats.rejected++;
-      } catch (e) {
-        await it.d.release().catch(() => {});
-        throw new BackoutFailed(e).toConsumerError();
-      }
+      committed = { items: [rejected], routed: [], duplicates: new Set() };
     }
+    await settleAll(committed);
   };
 
   /**
@@ -548,11 +549,6 @@ export function startInbound(opts: InboundOptions): { stop(): void; stats: Inbou
       },
     });
 
-  return {
-    stop: () => {
-      stopping.abort();
-      subscription.unsubscribe();
-    },
-    stats,
-  };
+  // Unsubscribing tears the batch in hand down too (see ingest's signal).
+  return { stop: () => subscription.unsubscribe(), stats };
 }

@@ -237,14 +237,15 @@ export async function loadIbmMqi(opts: IbmMqiOptions = {}): Promise<Mqi> {
       /** Messages the package's get loop handed over after the one a get() asked for. */
       const early = new Map<unknown, MqiMessage[]>();
 
-      const toMessage = (md: IbmMq, data: Buffer | null): MqiMessage => ({
-        ...(() => {
-          const { text, problem } = decodeUtf8(data ?? Buffer.alloc(0));
-          return problem ? { body: text, bodyProblem: problem } : { body: text };
-        })(),
-        msgId: Buffer.from(md.MsgId).toString('hex'),
-        backoutCount: Number(md.BackoutCount ?? 0),
-      });
+      const toMessage = (md: IbmMq, data: Buffer | null): MqiMessage => {
+        const { text, problem } = decodeUtf8(data ?? Buffer.alloc(0));
+        return {
+          body: text,
+          ...(problem ? { bodyProblem: problem } : {}),
+          msgId: Buffer.from(md.MsgId).toString('hex'),
+          backoutCount: Number(md.BackoutCount ?? 0),
+        };
+      };
 
       return {
         async openInput(queue) {

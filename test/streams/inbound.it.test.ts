@@ -88,6 +88,29 @@ function instrument(
   return { db: wrappedDb, transport: wrappedTransport };
 }
 
+/** The database, failing with `error()` for `ms` from its first transaction on. */
+function outage(db: Database, ms: number, error: () => Error): { db: Database; until(): number } {
+  let until = 0;
+  const check = () => {
+    if (until === 0) until = Date.now() + ms;
+    if (Date.now() < until) throw error();
+  };
+  return {
+    until: () => until,
+    db: {
+      ...db,
+      query: async (sql, params) => {
+        if (until !== 0) check();
+        return db.query(sql, params);
+      },
+      transaction: async (fn) => {
+        check();
+        return db.transaction(fn);
+      },
+    },
+  };
+}
+
 const settledCount = (s: InboundStats) => s.accepted + s.duplicates + s.rejected;
 
 interface Harness {
@@ -305,26 +328,12 @@ for (const h of [embedded, amqp]) {
       for (const [i, id] of ids.entries())
         await transport.publish(queue, event({ id, type: 'stock.update', quantity: i }));
       // The database goes away for 2 s from the first transaction (the broker stays up).
-      let downUntil = 0;
-      const down = () => {
-        if (downUntil === 0) downUntil = Date.now() + 2_000;
-        if (Date.now() < downUntil) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
-      };
-      const db: Database = {
-        ...t.db,
-        query: async (sql, params) => {
-          if (downUntil !== 0) down();
-          return t.db.query(sql, params);
-        },
-        transaction: async (fn) => {
-          down();
-          return t.db.transaction(fn);
-        },
-      };
+      const down = outage(t.db, 2_000, () => new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      const db = down.db;
       const inbound = startInbound(options({ transport, db, queue, backoutThreshold: 2, prefetch: 10 }));
       await waitFor('all accepted', () => inbound.stats.accepted === ids.length, 30_000);
       inbound.stop();
-      assert.ok(Date.now() >= downUntil, 'the outage happened while consuming');
+      assert.ok(Date.now() >= down.until(), 'the outage happened while consuming');
       assert.equal(inbound.stats.rejected, 0, 'no good message sent to backout');
       const rows = await t.db.query<{ idempotency_key: string }>(
         `select idempotency_key from event_log where idempotency_key like ? and status = 'accepted' order by id`,
@@ -620,27 +629,10 @@ describe('inbound pipeline while the database comes and goes (real PostgreSQL)',
   after(async () => t.drop());
 
   /** The database as the consumer sees it: terminated (57P01) for `ms` from the first transaction. */
-  function outage(ms: number): Database {
-    let until = 0;
-    const check = () => {
-      if (until === 0) until = Date.now() + ms;
-      if (Date.now() < until)
-        throw Object.assign(new Error('terminating connection due to administrator command'), {
-          code: '57P01',
-        });
-    };
-    return {
-      ...t.db,
-      query: async (sql, params) => {
-        if (until !== 0) check();
-        return t.db.query(sql, params);
-      },
-      transaction: async (fn) => {
-        check();
-        return t.db.transaction(fn);
-      },
-    };
-  }
+  const terminated = (ms: number) =>
+    outage(t.db, ms, () =>
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ).db;
 
   const start = (transport: QueueTransport, db: Database, queue: string, backoutThreshold = 1) =>
     startInbound({
@@ -659,7 +651,7 @@ describe('inbound pipeline while the database comes and goes (real PostgreSQL)',
 
   it('embedded queue in the same database: held messages are applied once, none backed out (threshold 1)', async () => {
     const queue = `${RUN}.flap-embedded`;
-    const db = outage(1_500);
+    const db = terminated(1_500);
     const transport = createEmbeddedTransport({ db, backoutQueue: `${queue}.BO`, pollMs: 20 });
     const ids = ['F1', 'F2', 'F3'].map((x) => `${queue}-${x}`);
     await transport.publishMany(
@@ -712,7 +704,7 @@ describe('inbound pipeline while the database comes and goes (real PostgreSQL)',
       health: () => 'up',
       close: async () => {},
     };
-    const inbound = start(transport, outage(1_500), queue, 2);
+    const inbound = start(transport, terminated(1_500), queue, 2);
     await waitFor('applied', () => inbound.stats.accepted === 2, 20_000);
     await new Promise((r) => setTimeout(r, 300));
     inbound.stop();
